@@ -1,0 +1,58 @@
+"""Errors raised while loading rule files and mapping events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ExpressionError", "MappingError", "Problem", "RuleFileError"]
+
+
+class ExpressionError(Exception):
+    """A JSONata expression failed to compile or to evaluate."""
+
+    def __init__(self, message: str, source: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.source = source
+        self.code = code
+
+
+class MappingError(Exception):
+    """One rule could not turn one event into a valid Braze send.
+
+    `path` is the rule-file field path (`rules[2].campaign.recipient.external_user_id`).
+    """
+
+    def __init__(self, message: str, *, rule_id: str | None = None, path: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.rule_id = rule_id
+        self.path = path
+
+    def __str__(self) -> str:
+        where = " ".join(part for part in (f"rule {self.rule_id}" if self.rule_id else "", self.path or "") if part)
+        return f"{where}: {self.message}" if where else self.message
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A located problem in a rule file: `FILE:LINE: path: message`."""
+
+    file: str
+    line: int
+    path: str
+    message: str
+    severity: str = "error"  # or "warning"
+
+    def __str__(self) -> str:
+        prefix = "warning: " if self.severity == "warning" else ""
+        location = f"{self.path}: " if self.path else ""
+        return f"{self.file}:{self.line}: {location}{prefix}{self.message}"
+
+
+class RuleFileError(Exception):
+    """A rule file is invalid; `problems` lists every error found, not just the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = [p for p in problems if p.severity == "error"]
+        super().__init__("\n".join(str(p) for p in self.problems))

@@ -1,0 +1,176 @@
+"""JSONata expressions: the `{% ... %}` convention, compile once, a time box per evaluation.
+
+The engine is jsonata-python (see docs/expression-engine.md for the comparison with jsonatapy).
+Two of its behaviours are corrected here rather than worked around in every caller:
+
+* its `timeout` is measured from *compile* time, so a cached expression would start failing
+  100 ms after it was compiled; we attach a fresh time box to every evaluation instead;
+* `$string()` and `&` format integers above 15 digits in exponent form (`8.2e+17`), which
+  corrupts provider ids such as Shopify's; integers are printed exactly.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from jsonata import Jsonata
+from jsonata.functions import Functions
+from jsonata.jexception import JException
+from jsonata.utils import Utils
+
+from mapping.exceptions import ExpressionError
+
+__all__ = [
+    "DEFAULT_TIMEOUT_MS",
+    "Expression",
+    "compile_expression",
+    "expression_source",
+    "looks_like_partial_expression",
+    "nondeterministic_functions",
+]
+
+DEFAULT_TIMEOUT_MS = 100
+MAX_DEPTH = 200  # JSONata call depth, well below Python's own limit
+
+_WHOLE = re.compile(r"\A\{%(.*)%\}\Z", re.DOTALL)
+_NONDETERMINISTIC = re.compile(r"\$(now|millis|random|uuid)\s*\(")
+_MAX_SAFE_INTEGER = 2**53
+
+_original_encode = Functions.Encoder.encode
+
+
+def _encode_exact_integers(self: Any, arg: Any) -> str:
+    if type(arg) is int:
+        return str(arg)
+    return _original_encode(self, arg)
+
+
+Functions.Encoder.encode = _encode_exact_integers  # type: ignore[method-assign]
+
+
+def expression_source(value: Any) -> str | None:
+    """Return the JSONata text of a wholly `{% ... %}` string, else None (a literal)."""
+    if isinstance(value, str):
+        match = _WHOLE.match(value)
+        if match:
+            return match.group(1).strip()
+    return None
+
+
+def looks_like_partial_expression(value: Any) -> bool:
+    """True for strings that contain `{%` but are not wholly an expression (a likely mistake)."""
+    return isinstance(value, str) and "{%" in value and expression_source(value) is None
+
+
+def nondeterministic_functions(source: str) -> list[str]:
+    """Names of functions in `source` whose result changes between runs (`$now`, ...)."""
+    return sorted({f"${name}" for name in _NONDETERMINISTIC.findall(source)})
+
+
+class Expression:
+    """A compiled JSONata expression.
+
+    Parameters
+    ----------
+    source:
+        The JSONata text (without the `{% %}` delimiters).
+
+    Raises
+    ------
+    ExpressionError
+        If the text does not compile.
+
+    Example
+    -------
+    >>> Expression("amount / 100").evaluate({"amount": 1250})
+    12.5
+    """
+
+    __slots__ = ("source", "_compiled")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        if not source.strip():
+            raise ExpressionError("empty expression", source)
+        try:
+            self._compiled = Jsonata(source)
+        except JException as exc:
+            raise ExpressionError(_describe(exc), source, code=exc.error) from None
+        except (RecursionError, ValueError, TypeError, IndexError) as exc:
+            raise ExpressionError(f"does not compile: {exc}", source) from None
+        # Inputs are parsed JSON already; re-validating them costs ~200 us per evaluation.
+        self._compiled.set_validate_input(False)
+
+    def evaluate(
+        self,
+        data: Any,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        timeout_ms: int = DEFAULT_TIMEOUT_MS,
+    ) -> Any:
+        """Evaluate against `data` (bound to `$`) with extra `variables` (`$name`).
+
+        Returns plain JSON values (dict, list, str, int, float, bool) or None for
+        undefined/null. Integral floats below 2**53 come back as ints, as JSON printers do.
+
+        Raises
+        ------
+        ExpressionError
+            On a runtime error, a timeout, runaway recursion or a function-valued result.
+        """
+        frame = Jsonata.Frame(None)
+        frame.set_runtime_bounds(timeout_ms, MAX_DEPTH)
+        for name, value in (variables or {}).items():
+            frame.bind(name, value)
+        try:
+            result = self._compiled.evaluate(data, frame)
+        except JException as exc:
+            raise ExpressionError(_describe(exc, timeout_ms), self.source, code=exc.error) from None
+        except RecursionError:
+            raise ExpressionError("recursion too deep", self.source, code="D1011") from None
+        except Exception as exc:  # the library raises bare Python errors on some bad inputs
+            raise ExpressionError(f"failed: {type(exc).__name__}: {exc}", self.source) from None
+        return _to_json(result, self.source)
+
+    def __repr__(self) -> str:
+        return f"Expression({self.source!r})"
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_expression(source: str) -> Expression:
+    """Compile `source` once; later calls with the same text return the cached expression."""
+    return Expression(source)
+
+
+def _describe(exc: JException, timeout_ms: int | None = None) -> str:
+    code = getattr(exc, "error", None)
+    if code == "D1012":
+        return f"timed out after {timeout_ms} ms (runaway expression?)"
+    if code == "D1011":
+        return "recursion too deep (non-terminating recursive function?)"
+    message = str(exc) or code or "error"
+    location = getattr(exc, "location", None)
+    if isinstance(location, int) and location >= 0 and "position" not in message:
+        message = f"{message} (at character {location})"
+    return message
+
+
+def _to_json(value: Any, source: str) -> Any:
+    """Turn the library's sequences, null marker and floats into plain JSON values."""
+    if value is None or value is Utils.NULL_VALUE:
+        return None
+    if isinstance(value, bool | str | int):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < _MAX_SAFE_INTEGER:
+            return int(value)
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _to_json(v, source) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_json(v, source) for v in value]
+    raise ExpressionError(f"result is a {type(value).__name__}, not a JSON value", source)

@@ -1,0 +1,186 @@
+"""Validate a rule file and locate every problem: `FILE:LINE: rules[2].campaign.recipient: message`.
+
+Validation reports all problems in a file, not just the first: the pydantic model checks shape and
+the per-object rules, then semantic checks run over the raw document (so they still run when the
+shape is wrong elsewhere): file name, duplicate rule ids, presets and their options, every
+expression compiles, non-deterministic functions, and test event files exist.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from mapping import models
+from mapping.exceptions import ExpressionError, Problem
+from mapping.expressions import (
+    compile_expression,
+    expression_source,
+    looks_like_partial_expression,
+    nondeterministic_functions,
+)
+from mapping.loader import RuleDocument
+from mapping.models import RuleFile
+from mapping.paths import Loc, format_loc
+
+__all__ = ["validate_document"]
+
+# Sections that hold event data or prose, never expressions.
+_NOT_TEMPLATES = {"tests", "description"}
+
+
+def validate_document(document: RuleDocument) -> tuple[RuleFile | None, list[Problem]]:
+    """Validate a parsed rule file.
+
+    Returns
+    -------
+    (model, problems)
+        `model` is None when any problem is an error; warnings never block.
+    """
+    problems = list(document.problems)
+    data = document.data
+    if not isinstance(data, dict):
+        problems.append(Problem(document.name, 1, "", "a rule file must be a mapping with version, source, rules"))
+        return None, problems
+
+    model = None
+    try:
+        model = RuleFile.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems(document, exc))
+    problems.extend(_semantic_problems(document))
+    problems.sort(key=lambda p: (p.line, p.severity != "error", p.path))
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    return model, problems
+
+
+def _pydantic_problems(document: RuleDocument, exc: ValidationError) -> list[Problem]:
+    problems = []
+    for error in exc.errors():
+        loc = _clean_loc(document.data, error["loc"])
+        message = _message(error, loc)
+        problems.append(Problem(document.name, document.line_of(loc), format_loc(loc), message))
+    return problems
+
+
+def _clean_loc(data: Any, raw: tuple[Any, ...]) -> Loc:
+    """Drop pydantic's union/validator tags so the path names only real keys and indexes."""
+    loc: list[str | int] = []
+    node = data
+    for part in raw:
+        if isinstance(node, dict) and part in node:
+            loc.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            loc.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str) and not _is_tag(part):
+            loc.append(part)  # a missing or unknown key: still part of the path
+            node = None
+    return tuple(loc)
+
+
+def _is_tag(part: str) -> bool:
+    return part in ("object", "expression") or "[" in part or part.startswith("function-")
+
+
+def _message(error: dict[str, Any], loc: Loc) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1]) if loc else "?"
+        hint = difflib.get_close_matches(key, _known_keys(), n=1)
+        return f"unknown key {key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "string_pattern_mismatch":
+        return f"{error['input']!r} does not match {error['ctx']['pattern']}"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _known_keys() -> set[str]:
+    keys: set[str] = set()
+    for value in vars(models).values():
+        if isinstance(value, type) and issubclass(value, BaseModel):
+            keys.update(value.model_fields)
+    return keys
+
+
+def _semantic_problems(document: RuleDocument) -> list[Problem]:
+    data, name = document.data, document.name
+    problems: list[Problem] = []
+
+    def add(loc: Loc, message: str, severity: str = "error") -> None:
+        problems.append(Problem(name, document.line_of(loc), format_loc(loc), message, severity))
+
+    source = data.get("source")
+    stem = Path(name).stem
+    if isinstance(source, str) and Path(name).suffix in (".yaml", ".yml", ".json") and source != stem:
+        add(("source",), f"source {source!r} must equal the file name ({stem!r})")
+
+    seen: dict[str, int] = {}
+    for index, rule in enumerate(data.get("rules") or []):
+        rule_id = rule.get("id") if isinstance(rule, dict) else None
+        if isinstance(rule_id, str):
+            if rule_id in seen:
+                add(("rules", index, "id"), f"duplicate rule id {rule_id!r} (first used by rules[{seen[rule_id]}])")
+            seen.setdefault(rule_id, index)
+
+    _check_verify(data.get("verify"), add)
+    for key, value in data.items():
+        if key not in _NOT_TEMPLATES:
+            _check_expressions(value, (key,), add)
+    _check_tests(data.get("tests"), Path(name).parent, add)
+    return problems
+
+
+def _check_verify(verify: Any, add: Any) -> None:
+    from sources.exceptions import UnknownPresetError
+    from sources.presets import PRESET_NAMES, get_preset
+
+    if not isinstance(verify, dict) or not isinstance(verify.get("preset"), str):
+        return
+    try:
+        preset = get_preset(verify["preset"])
+    except UnknownPresetError:
+        add(("verify", "preset"), f"unknown preset {verify['preset']!r}; expected one of: {', '.join(PRESET_NAMES)}")
+        return
+    secrets = verify.get("secrets") or []
+    if preset.needs_secret and not secrets:
+        add(("verify", "secrets"), f"preset {preset.name} needs at least one secret reference")
+    if not preset.needs_secret and secrets:
+        add(("verify", "secrets"), "preset none takes no secrets")
+    options = {k: v for k, v in verify.items() if k not in ("preset", "secrets", "tolerance_seconds")}
+    for option, problem in preset.check_options(options):
+        add(("verify", option), problem)
+
+
+def _check_expressions(value: Any, loc: Loc, add: Any) -> None:
+    if isinstance(value, dict):
+        is_rule = len(loc) == 2 and loc[0] == "rules"
+        for key, item in value.items():
+            if not (is_rule and key == "description"):
+                _check_expressions(item, (*loc, key), add)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_expressions(item, (*loc, index), add)
+    elif (source := expression_source(value)) is not None:
+        try:
+            compile_expression(source)
+        except ExpressionError as exc:
+            add(loc, f"expression does not compile: {exc.message}")
+            return
+        for function in nondeterministic_functions(source):
+            add(loc, f"{function}() is non-deterministic: replays would map this event differently", "warning")
+    elif looks_like_partial_expression(value):
+        add(loc, "contains '{%' but is not wholly a {% expression %}; it is used as literal text", "warning")
+
+
+def _check_tests(tests: Any, base: Path, add: Any) -> None:
+    for index, test in enumerate(tests if isinstance(tests, list) else []):
+        event_file = test.get("event_file") if isinstance(test, dict) else None
+        if isinstance(event_file, str) and not (base / event_file).is_file():
+            add(("tests", index, "event_file"), f"event file not found: {base / event_file}")
