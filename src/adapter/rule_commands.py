@@ -17,8 +17,9 @@ from mapping.validation import validate_document
 __all__ = ["cmd_map", "cmd_schema", "cmd_test", "cmd_validate"]
 
 
-def cmd_validate(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def cmd_validate(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Exit 0 when every file is valid; else 1 and one `FILE:LINE: path: message` line per problem."""
+    out = out or sys.stdout
     failed = False
     for name in args.files:
         try:
@@ -36,8 +37,9 @@ def cmd_validate(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     return 1 if failed else 0
 
 
-def cmd_test(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def cmd_test(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Run each file's tests, print a diff per failure, end with `N passed, M failed`."""
+    out = out or sys.stdout
     from mapping.testing import run_rule_tests
 
     passed = failed = 0
@@ -62,11 +64,12 @@ def cmd_test(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     return 1 if failed else 0
 
 
-def cmd_map(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def cmd_map(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Print `{"requests": [...], "skipped": [...], "errors": [...]}` for the events, batched together.
 
     Exit 0 when every event mapped, 1 when `errors` is not empty, 2 when the rule file is invalid.
     """
+    out = out or sys.stdout
     from mapping.engine import MappingFailure, map_events
 
     try:
@@ -93,8 +96,9 @@ def cmd_map(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     return 1 if result.errors else 0
 
 
-def cmd_schema(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def cmd_schema(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Print the JSON Schema of rule files."""
+    out = out or sys.stdout
     from mapping.models import rule_file_schema
 
     json.dump(rule_file_schema(), out, indent=2)

@@ -92,7 +92,11 @@ def _message(error: dict[str, Any], loc: Loc) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else "?"
-        hint = difflib.get_close_matches(key, _known_keys(), n=1)
+        if "canvas" in loc and key == "trigger_properties":
+            return f"unknown key {key!r} (canvases take context)"
+        if "campaign" in loc and key in ("context", "canvas_entry_properties"):
+            return f"unknown key {key!r} (campaigns take trigger_properties)"
+        hint = difflib.get_close_matches(key, _known_keys() - {key}, n=1)
         return f"unknown key {key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
     if kind == "missing":
         return "required key is missing"
