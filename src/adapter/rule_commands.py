@@ -135,4 +135,3 @@ def _print_problems(problems: list[Any], out: TextIO) -> None:
 
 def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.rstrip("\n").splitlines())
-

@@ -21,7 +21,7 @@ def check_audience(audience: Any, path: str = "audience") -> str | None:
     """Return the first grammar problem in a Connected Audience object, or None when it is valid."""
     if not isinstance(audience, dict) or len(audience) != 1:
         return f"{path} must be an object with exactly one key (a filter, AND or OR)"
-    (key, value), = audience.items()
+    ((key, value),) = audience.items()
     if key in ("AND", "OR"):
         if not isinstance(value, list) or not value:
             return f"{path}.{key} must be a non-empty list"

@@ -100,12 +100,16 @@ class _Recipient(_Body):
             if not order:
                 raise PydanticCustomError("prioritization", "an email recipient needs a non-empty prioritization")
             if "identified" in order and "unidentified" in order:
-                raise PydanticCustomError("prioritization", "prioritization may hold only one of identified/unidentified")
+                raise PydanticCustomError(
+                    "prioritization", "prioritization may hold only one of identified/unidentified"
+                )
         if self.send_to_existing_only is False:
             if self.user_alias is not None:
                 raise PydanticCustomError("alias_create", "send_to_existing_only: false cannot be used with user_alias")
             if not self.attributes:
-                raise PydanticCustomError("create_attributes", "send_to_existing_only: false needs non-empty attributes")
+                raise PydanticCustomError(
+                    "create_attributes", "send_to_existing_only: false needs non-empty attributes"
+                )
         return self
 
 
@@ -156,7 +160,9 @@ class _TriggerSend(_Body):
             )
         if recipients is not None and len(recipients) > MAX_RECIPIENTS:
             raise PydanticCustomError(
-                "too_many_recipients", "{count} recipients; Braze allows at most 50 per request", {"count": len(recipients)}
+                "too_many_recipients",
+                "{count} recipients; Braze allows at most 50 per request",
+                {"count": len(recipients)},
             )
 
 

@@ -205,7 +205,9 @@ class _EventMapper:
         if problems:
             raise _ContractErrors(
                 [
-                    MappingError(f"Braze contract: {message}", rule_id=rule.id, path=f"{base}.{format_loc(loc)}".rstrip("."))
+                    MappingError(
+                        f"Braze contract: {message}", rule_id=rule.id, path=f"{base}.{format_loc(loc)}".rstrip(".")
+                    )
                     for loc, message in problems
                 ]
             )
@@ -227,7 +229,9 @@ class _EventMapper:
             return default_key(self.ruleset.source, rule.id, self.event_id, recipient)
         value = self._render(rule.idempotency_key, f"{rule.location}.idempotency_key", rule, variables)
         if value is MISSING or value == "":
-            raise MappingError("evaluated to undefined or empty", rule_id=rule.id, path=f"{rule.location}.idempotency_key")
+            raise MappingError(
+                "evaluated to undefined or empty", rule_id=rule.id, path=f"{rule.location}.idempotency_key"
+            )
         return custom_key(value)
 
 

@@ -124,4 +124,3 @@ def _lines_and_duplicates(text: str, name: str) -> tuple[dict[Loc, int], list[Pr
                 lines[child] = item.start_mark.line + 1
                 stack.append((item, child))
     return lines, problems
-

@@ -33,7 +33,9 @@ __all__ = [
 
 SOURCE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 RULE_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
-SECRET_REF_PATTERN = r"^(secretsmanager:[A-Za-z0-9/_+=.@-]+(#[A-Za-z0-9_.-]+)?|ssm:/[A-Za-z0-9/_.-]+|env:[A-Za-z_][A-Za-z0-9_]*)$"
+SECRET_REF_PATTERN = (
+    r"^(secretsmanager:[A-Za-z0-9/_+=.@-]+(#[A-Za-z0-9_.-]+)?|ssm:/[A-Za-z0-9/_.-]+|env:[A-Za-z_][A-Za-z0-9_]*)$"
+)
 ENDPOINT_PATTERN = r"^https://[^\s/]+$|^http://(localhost|127\.0\.0\.1)(:\d+)?$"
 IDENTIFIERS = ("external_user_id", "user_alias", "email")
 
@@ -115,7 +117,9 @@ class _RecipientTemplate(_Strict):
         if len(present) != 1:
             found = f" (has {len(present)}: {', '.join(present)})" if present else ""
             raise PydanticCustomError(
-                "recipient_identifier", "needs exactly one of external_user_id, user_alias, email{found}", {"found": found}
+                "recipient_identifier",
+                "needs exactly one of external_user_id, user_alias, email{found}",
+                {"found": found},
             )
         if self.email is not None and self.prioritization is None:
             raise PydanticCustomError("email_prioritization", "an email recipient needs prioritization")
@@ -259,6 +263,4 @@ def _check_broadcast(target: CampaignTemplate | CanvasTemplate) -> None:
 
 def _check_one_context(target: CanvasTemplate | CanvasRecipientTemplate) -> None:
     if target.context is not None and target.canvas_entry_properties is not None:
-        raise PydanticCustomError(
-            "two_contexts", "use context or canvas_entry_properties (its older name), not both"
-        )
+        raise PydanticCustomError("two_contexts", "use context or canvas_entry_properties (its older name), not both")

@@ -99,7 +99,8 @@ def parse_ruleset(text: str, name: str, *, version: str | None = None) -> RuleSe
         name=name,
         model=model,
         rules=tuple(
-            CompiledRule.from_model(index, rule, document.data["rules"][index]) for index, rule in enumerate(model.rules)
+            CompiledRule.from_model(index, rule, document.data["rules"][index])
+            for index, rule in enumerate(model.rules)
         ),
         event_id=None if model.event_id is None else compile_template(model.event_id),
         event_type=None if model.event_type is None else compile_template(model.event_type),

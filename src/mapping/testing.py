@@ -76,11 +76,11 @@ def _compare(file: str, test: RuleTest, result: MappingResult) -> TestOutcome:
         details.append(_diff(expected, actual))
     unmatched = list(result.errors)
     for wanted in test.expect_errors:
-        match = next(
-            (e for e in unmatched if (wanted.rule in (None, e.rule_id)) and wanted.message in e.message), None
-        )
+        match = next((e for e in unmatched if (wanted.rule in (None, e.rule_id)) and wanted.message in e.message), None)
         if match is None:
-            details.append(f"expected an error (rule {wanted.rule}, message containing {wanted.message!r}); none matched")
+            details.append(
+                f"expected an error (rule {wanted.rule}, message containing {wanted.message!r}); none matched"
+            )
         else:
             unmatched.remove(match)
     for error in unmatched:

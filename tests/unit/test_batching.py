@@ -2,11 +2,21 @@ from braze.batching import Destination, Send, build_requests
 from braze.idempotency import canonical_json, custom_key, default_key, recipient_identifier
 from braze.models import CAMPAIGN_PATH, CANVAS_PATH
 
+DEFAULT = Destination()
 
-def send(user, body=None, path=CAMPAIGN_PATH, destination=Destination(), key=None):
+
+def send(user, body=None, path=CAMPAIGN_PATH, destination=DEFAULT, key=None):
     recipient = None if user is None else {"external_user_id": user}
-    return Send(path, body or {"campaign_id": "c1"}, recipient, key or f"k-{user}-{id(body)}", "src", "r", "e",
-                destination=destination)
+    return Send(
+        path,
+        body or {"campaign_id": "c1"},
+        recipient,
+        key or f"k-{user}-{id(body)}",
+        "src",
+        "r",
+        "e",
+        destination=destination,
+    )
 
 
 def sizes(requests):
@@ -41,13 +51,18 @@ def test_top_level_properties_split_batches():
 
 
 def test_identical_bodies_with_different_key_order_share_a_request():
-    assert sizes(build_requests([send("1", {"campaign_id": "a", "send_id": "s"}),
-                                 send("2", {"send_id": "s", "campaign_id": "a"})])) == [2]
+    assert sizes(
+        build_requests(
+            [send("1", {"campaign_id": "a", "send_id": "s"}), send("2", {"send_id": "s", "campaign_id": "a"})]
+        )
+    ) == [2]
 
 
 def test_endpoint_path_and_destination_split():
     other = Destination("https://rest.fra-01.braze.eu", "env:EU_KEY")
-    requests = build_requests([send("1"), send("2", destination=other), send("3", path=CANVAS_PATH, body={"canvas_id": "k"})])
+    requests = build_requests(
+        [send("1"), send("2", destination=other), send("3", path=CANVAS_PATH, body={"canvas_id": "k"})]
+    )
     assert sizes(requests) == [1, 1, 1]
 
 
@@ -82,13 +97,20 @@ def test_default_key_depends_only_on_source_rule_event_and_identifier():
     base = default_key("stripe", "r1", "evt_1", {"external_user_id": "u1"})
     assert base == default_key("stripe", "r1", "evt_1", {"trigger_properties": {"x": 1}, "external_user_id": "u1"})
     assert len(base) == 64
-    assert len({base,
+    assert (
+        len(
+            {
+                base,
                 default_key("shopify", "r1", "evt_1", {"external_user_id": "u1"}),
                 default_key("stripe", "r2", "evt_1", {"external_user_id": "u1"}),
                 default_key("stripe", "r1", "evt_2", {"external_user_id": "u1"}),
                 default_key("stripe", "r1", "evt_1", {"external_user_id": "u2"}),
                 default_key("stripe", "r1", "evt_1", {"email": "u1"}),
-                default_key("stripe", "r1", "evt_1", None)}) == 7
+                default_key("stripe", "r1", "evt_1", None),
+            }
+        )
+        == 7
+    )
 
 
 def test_alias_identifier_key_is_order_independent():

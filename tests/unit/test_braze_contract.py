@@ -57,7 +57,11 @@ def test_alias_fields_are_required_and_byte_limited():
 
 
 def test_send_to_existing_only_false_rules():
-    alias = {"user_alias": {"alias_name": "a", "alias_label": "l"}, "send_to_existing_only": False, "attributes": {"x": 1}}
+    alias = {
+        "user_alias": {"alias_name": "a", "alias_label": "l"},
+        "send_to_existing_only": False,
+        "attributes": {"x": 1},
+    }
     assert "cannot be used with user_alias" in messages(check_send(CAMPAIGN_PATH, CAMPAIGN, alias))[0]
     no_attrs = {**USER, "send_to_existing_only": False}
     assert "needs non-empty attributes" in messages(check_send(CAMPAIGN_PATH, CAMPAIGN, no_attrs))[0]
@@ -102,7 +106,9 @@ def test_send_id_is_64_ascii_characters_at_most():
 
 def test_canvas_has_no_send_id_or_trigger_properties():
     assert locs(check_send(CANVAS_PATH, {**CANVAS, "send_id": "s"}, USER)) == [("send_id",)]
-    assert locs(check_send(CANVAS_PATH, CANVAS, {**USER, "trigger_properties": {}})) == [("recipient", "trigger_properties")]
+    assert locs(check_send(CANVAS_PATH, CANVAS, {**USER, "trigger_properties": {}})) == [
+        ("recipient", "trigger_properties")
+    ]
     assert locs(check_send(CAMPAIGN_PATH, CAMPAIGN, {**USER, "context": {}})) == [("recipient", "context")]
 
 

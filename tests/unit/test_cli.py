@@ -69,19 +69,25 @@ def test_map_prints_the_contract_and_keeps_going_after_a_bad_event(tmp_path, cap
     out = json.loads(capsys.readouterr().out)
     assert code == 1
     assert [r["body"] for r in out["requests"]] == [
-        {"campaign_id": "c1", "recipients": [{"external_user_id": "u1", "trigger_properties": {"plan": "pro"}}]}]
+        {"campaign_id": "c1", "recipients": [{"external_user_id": "u1", "trigger_properties": {"plan": "pro"}}]}
+    ]
     assert len(out["requests"][0]["idempotency_keys"]) == 1
     assert [(e["event"], e["rule"]) for e in out["errors"]] == [(broken, None), (missing, "welcome")]
     assert "cannot read event" in out["errors"][0]["message"]
 
 
 def test_map_reads_stdin_and_headers(tmp_path, capsys, monkeypatch):
-    rules = write(tmp_path, "shop.yaml", RULES.replace(
-        "plan: \"{% user.plan %}\"", "plan: \"{% user.plan %}\", shop: \"{% $headers.'x-shop' %}\""))
+    rules = write(
+        tmp_path,
+        "shop.yaml",
+        RULES.replace('plan: "{% user.plan %}"', 'plan: "{% user.plan %}", shop: "{% $headers.\'x-shop\' %}"'),
+    )
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b'{"type":"signup","user":{"id":"u2"}}')))
     assert main(["map", rules, "-", "--header", "X-Shop: s1"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["requests"][0]["body"]["recipients"] == [{"external_user_id": "u2", "trigger_properties": {"shop": "s1"}}]
+    assert out["requests"][0]["body"]["recipients"] == [
+        {"external_user_id": "u2", "trigger_properties": {"shop": "s1"}}
+    ]
     assert out["skipped"] == [] and out["errors"] == []
 
 

@@ -54,11 +54,17 @@ rules:
 def test_numbers_stay_numbers_zero_and_false_survive_missing_fields_vanish():
     user = {"id": "u1", "plan": "pro", "seats": 0, "trial": False, "score": 4.5, "nulled": None}
     result = map_events(ruleset(WELCOME), [event({"type": "signup", "user": user})])
-    assert bodies(result) == [{
-        "campaign_id": "c1",
-        "recipients": [{"external_user_id": "u1",
-                        "trigger_properties": {"plan": "pro", "seats": 0, "trial": False, "score": 4.5}}],
-    }]
+    assert bodies(result) == [
+        {
+            "campaign_id": "c1",
+            "recipients": [
+                {
+                    "external_user_id": "u1",
+                    "trigger_properties": {"plan": "pro", "seats": 0, "trial": False, "score": 4.5},
+                }
+            ],
+        }
+    ]
 
 
 def test_only_true_fires_and_when_must_be_boolean():
@@ -68,8 +74,15 @@ rules:
     when: "{% vip %}"
     campaign: {campaign_id: c1, recipient: {external_user_id: "{% id %}"}}
 """)
-    result = map_events(rules, [event({"id": "a", "vip": True}), event({"id": "b", "vip": False}),
-                                event({"id": "c", "vip": "yes"}), event({"id": "d"})])
+    result = map_events(
+        rules,
+        [
+            event({"id": "a", "vip": True}),
+            event({"id": "b", "vip": False}),
+            event({"id": "c", "vip": "yes"}),
+            event({"id": "d"}),
+        ],
+    )
     assert [r["recipients"][0]["external_user_id"] for r in bodies(result)] == ["a"]
     assert [(e.event, e.path) for e in result.errors] == [("event[2]", "rules[0].when"), ("event[3]", "rules[0].when")]
     assert "got str 'yes'" in result.errors[0].message
@@ -116,8 +129,13 @@ rules:
     campaign: {campaign_id: c1, recipient: {external_user_id: "{% user.id %}"}}
 """)
     result = map_events(failing, [event({"user": {}})])
-    assert errors(result) == [("r", "rules[0].campaign.recipient",
-                               "recipient identifier is undefined or null (set on_missing_recipient: skip to allow this)")]
+    assert errors(result) == [
+        (
+            "r",
+            "rules[0].campaign.recipient",
+            "recipient identifier is undefined or null (set on_missing_recipient: skip to allow this)",
+        )
+    ]
     skipping = ruleset("""\
 rules:
   - id: r
@@ -154,9 +172,14 @@ rules:
 
 def test_one_bad_event_does_not_stop_the_others():
     rules = ruleset(WELCOME)
-    result = map_events(rules, [event({"type": "signup", "user": {"id": "u1"}}),
-                                event({"type": "signup"}),
-                                event({"type": "signup", "user": {"id": "u3"}})])
+    result = map_events(
+        rules,
+        [
+            event({"type": "signup", "user": {"id": "u1"}}),
+            event({"type": "signup"}),
+            event({"type": "signup", "user": {"id": "u3"}}),
+        ],
+    )
     assert [r["external_user_id"] for r in bodies(result)[0]["recipients"]] == ["u1", "u3"]
     assert [e.event_index for e in result.errors] == [1]
 
@@ -204,11 +227,16 @@ rules:
           event_id: "{% $eventId %}"
           received: "{% $receivedAt %}"
 """)
-    result = map_events(rules, [event({"a": 1}, headers={"X-Shop-Domain": "s.example"}, query={"ref": "mail"},
-                                      event_id="evt_1")])
+    result = map_events(
+        rules, [event({"a": 1}, headers={"X-Shop-Domain": "s.example"}, query={"ref": "mail"}, event_id="evt_1")]
+    )
     assert bodies(result)[0]["recipients"][0]["trigger_properties"] == {
-        "shop": "s.example", "ref": "mail", "source": "shop", "event_id": "evt_1",
-        "received": "2026-11-23T10:00:00.000Z"}
+        "shop": "s.example",
+        "ref": "mail",
+        "source": "shop",
+        "event_id": "evt_1",
+        "received": "2026-11-23T10:00:00.000Z",
+    }
 
 
 def test_event_id_comes_from_rule_expression_then_preset_then_body_hash():
@@ -217,14 +245,16 @@ rules:
   - id: r
     campaign: {campaign_id: c1, recipient: {external_user_id: u, trigger_properties: {id: "{% $eventId %}"}}}
 """
+
     def event_id_of(header, body, headers=None):
         result = map_events(ruleset(rules_text, header), [event(body, headers=headers or {})])
         return result.sends[0].event_id
 
-    custom = HEADER + 'event_id: "{% $.meta.id & \'-\' & $.data.id %}"\n'
+    custom = HEADER + "event_id: \"{% $.meta.id & '-' & $.data.id %}\"\n"
     assert event_id_of(custom, {"meta": {"id": "m"}, "data": {"id": 5}}) == "m-5"
     stripe = HEADER.replace("source: shop", "source: shop").replace(
-        "preset: hmac, header: x-signature,", "preset: stripe,")
+        "preset: hmac, header: x-signature,", "preset: stripe,"
+    )
     assert event_id_of(stripe, {"id": "evt_9"}) == "evt_9"
     github = HEADER.replace("preset: hmac, header: x-signature,", "preset: github,")
     assert event_id_of(github, {}, {"X-GitHub-Delivery": "d-1"}) == "d-1"
@@ -233,14 +263,22 @@ rules:
 
 
 def test_event_type_is_usable_in_when():
-    rules = ruleset("""\
+    rules = ruleset(
+        """\
 rules:
   - id: r
     when: "{% $eventType = 'orders/create' %}"
     campaign: {campaign_id: c1, recipient: {external_user_id: u}}
-""", HEADER.replace("preset: hmac, header: x-signature,", "preset: shopify,"))
-    result = map_events(rules, [event({}, headers={"x-shopify-topic": "orders/create"}),
-                                event({}, headers={"x-shopify-topic": "orders/paid"})])
+""",
+        HEADER.replace("preset: hmac, header: x-signature,", "preset: shopify,"),
+    )
+    result = map_events(
+        rules,
+        [
+            event({}, headers={"x-shopify-topic": "orders/create"}),
+            event({}, headers={"x-shopify-topic": "orders/paid"}),
+        ],
+    )
     assert [s.event_index for s in result.sends] == [0]
 
 
@@ -254,7 +292,9 @@ rules:
 """)
     result = map_events(rules, [event({"user": {"id": 583231}})])
     assert [r["recipients"][0] for r in bodies(result)] == [
-        {"external_user_id": "583231"}, {"user_alias": {"alias_name": "583231", "alias_label": "gh"}}]
+        {"external_user_id": "583231"},
+        {"user_alias": {"alias_name": "583231", "alias_label": "gh"}},
+    ]
 
 
 def test_same_event_twice_in_a_batch_sends_once():
@@ -274,8 +314,13 @@ rules:
 """)
     result = map_events(rules, [event({"user": "u1", "items": ["a", "b"]})])
     assert len(result.sends) == 1
-    assert errors(result) == [("per-item", "rules[0].idempotency_key",
-                               "two sends of this event have the same idempotency key; include $index or $item in it")]
+    assert errors(result) == [
+        (
+            "per-item",
+            "rules[0].idempotency_key",
+            "two sends of this event have the same idempotency key; include $index or $item in it",
+        )
+    ]
 
 
 def test_custom_idempotency_key():
@@ -298,7 +343,9 @@ rules:
 def test_idempotency_key_ignores_key_order_and_whitespace_of_the_event():
     rules = ruleset(WELCOME)
     a = InboundEvent(body={"type": "signup", "user": {"id": "u1", "plan": "p"}}, raw=b'{"type":"signup"}', event_id="e")
-    b = InboundEvent(body={"user": {"plan": "p", "id": "u1"}, "type": "signup"}, raw=b'{ "type" : "signup" }', event_id="e")
+    b = InboundEvent(
+        body={"user": {"plan": "p", "id": "u1"}, "type": "signup"}, raw=b'{ "type" : "signup" }', event_id="e"
+    )
     assert map_events(rules, [a]).sends[0].idempotency_key == map_events(rules, [b]).sends[0].idempotency_key
 
 
@@ -319,7 +366,9 @@ rules:
 """)
     result = map_events(rules, [event({})])
     assert [(r.path, r.sends[0].rule_id) for r in result.requests()] == [
-        ("/campaigns/trigger/send", "a"), ("/canvas/trigger/send", "b")]
+        ("/campaigns/trigger/send", "a"),
+        ("/canvas/trigger/send", "b"),
+    ]
 
 
 def test_no_rule_matched_is_reported_as_skipped():
@@ -328,7 +377,8 @@ def test_no_rule_matched_is_reported_as_skipped():
 
 
 def test_the_spec_example_maps_to_the_bodies_it_implies():
-    rules = ruleset("""\
+    rules = ruleset(
+        """\
 destination:
   endpoint: https://rest.iad-01.braze.com
   api_key: secretsmanager:braze-adapter/braze#api_key
@@ -355,39 +405,85 @@ rules:
     campaign:
       campaign_id: "1234"
       broadcast: true
-      audience: {AND: [{custom_attribute: {custom_attribute_name: plan, comparison: equals, value: "{% data.object.nickname %}"}}]}
-""", HEADER.replace("preset: hmac, header: x-signature,", "preset: stripe,"))
+      audience:
+        AND:
+          - custom_attribute: {custom_attribute_name: plan, comparison: equals, value: "{% data.object.nickname %}"}
+""",
+        HEADER.replace("preset: hmac, header: x-signature,", "preset: stripe,"),
+    )
     events = [
-        event({"id": "evt_1", "type": "customer.subscription.trial_will_end",
-               "data": {"object": {"plan": {"nickname": "Pro"}, "trial_end": 1767225600,
-                                   "metadata": {"braze_external_id": "user-7"}}}}),
-        event({"id": "evt_2", "type": "checkout.session.completed",
-               "data": {"object": {"customer_details": {"email": "ada@example.com"}, "amount_total": 4990}}}),
+        event(
+            {
+                "id": "evt_1",
+                "type": "customer.subscription.trial_will_end",
+                "data": {
+                    "object": {
+                        "plan": {"nickname": "Pro"},
+                        "trial_end": 1767225600,
+                        "metadata": {"braze_external_id": "user-7"},
+                    }
+                },
+            }
+        ),
+        event(
+            {
+                "id": "evt_2",
+                "type": "checkout.session.completed",
+                "data": {"object": {"customer_details": {"email": "ada@example.com"}, "amount_total": 4990}},
+            }
+        ),
         event({"id": "evt_3", "type": "price.updated", "data": {"object": {"nickname": "Pro"}}}),
     ]
     result = map_events(rules, events)
     assert result.errors == []
     assert [r.to_json()["path"] for r in result.requests()] == [
-        "/campaigns/trigger/send", "/canvas/trigger/send", "/campaigns/trigger/send"]
+        "/campaigns/trigger/send",
+        "/canvas/trigger/send",
+        "/campaigns/trigger/send",
+    ]
     assert bodies(result) == [
-        {"campaign_id": "0b1c2d3e", "trigger_properties": {"plan": "Pro"},
-         "recipients": [{"external_user_id": "user-7", "trigger_properties": {"trial_end": "2026-01-01T00:00:00.000Z"}}]},
-        {"canvas_id": "7f8e",
-         "recipients": [{"user_alias": {"alias_name": "ada@example.com", "alias_label": "email"}, "context": {"total": 49.9}}]},
-        {"campaign_id": "1234", "broadcast": True,
-         "audience": {"AND": [{"custom_attribute": {"custom_attribute_name": "plan", "comparison": "equals", "value": "Pro"}}]}},
+        {
+            "campaign_id": "0b1c2d3e",
+            "trigger_properties": {"plan": "Pro"},
+            "recipients": [
+                {"external_user_id": "user-7", "trigger_properties": {"trial_end": "2026-01-01T00:00:00.000Z"}}
+            ],
+        },
+        {
+            "canvas_id": "7f8e",
+            "recipients": [
+                {"user_alias": {"alias_name": "ada@example.com", "alias_label": "email"}, "context": {"total": 49.9}}
+            ],
+        },
+        {
+            "campaign_id": "1234",
+            "broadcast": True,
+            "audience": {
+                "AND": [{"custom_attribute": {"custom_attribute_name": "plan", "comparison": "equals", "value": "Pro"}}]
+            },
+        },
     ]
     destination = result.sends[0].destination
-    assert (destination.endpoint, destination.api_key) == ("https://rest.iad-01.braze.com",
-                                                           "secretsmanager:braze-adapter/braze#api_key")
+    assert (destination.endpoint, destination.api_key) == (
+        "https://rest.iad-01.braze.com",
+        "secretsmanager:braze-adapter/braze#api_key",
+    )
 
 
 def test_map_output_is_the_cli_contract():
-    result = map_events(ruleset(WELCOME), [event({"type": "signup", "user": {"id": "u1"}}, event_id="e"),
-                                           event({"type": "signup"}, event_id="f")])
+    result = map_events(
+        ruleset(WELCOME),
+        [event({"type": "signup", "user": {"id": "u1"}}, event_id="e"), event({"type": "signup"}, event_id="f")],
+    )
     out = result.to_json()
     assert set(out) == {"requests", "skipped", "errors"}
     assert set(out["requests"][0]) == {"path", "body", "idempotency_keys"}
-    assert out["errors"] == [{"event": "event[1]", "event_id": "f", "rule": "welcome",
-                              "path": "rules[0].campaign.recipient",
-                              "message": "recipient identifier is undefined or null (set on_missing_recipient: skip to allow this)"}]
+    assert out["errors"] == [
+        {
+            "event": "event[1]",
+            "event_id": "f",
+            "rule": "welcome",
+            "path": "rules[0].campaign.recipient",
+            "message": "recipient identifier is undefined or null (set on_missing_recipient: skip to allow this)",
+        }
+    ]

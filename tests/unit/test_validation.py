@@ -29,36 +29,45 @@ def errors_of(text, name="rules/shop.yaml"):
 
 
 def test_valid_file_has_no_problems():
-    model, found = problems(HEADER + """\
+    model, found = problems(
+        HEADER
+        + """\
 rules:
   - id: welcome
     campaign:
       campaign_id: c1
       recipient: {external_user_id: "{% user.id %}"}
-""")
+"""
+    )
     assert found == []
     assert model.rules[0].id == "welcome"
 
 
 def test_unknown_keys_are_located_with_a_suggestion():
-    found = errors_of(HEADER + """\
+    found = errors_of(
+        HEADER
+        + """\
 rules:
   - id: welcome
     campain:
       campaign_id: c1
-""")
+"""
+    )
     assert found == ["rules/shop.yaml:6: rules[0].campain: unknown key 'campain' (did you mean 'campaign'?)"]
 
 
 def test_both_and_neither_target():
-    found = errors_of(HEADER + """\
+    found = errors_of(
+        HEADER
+        + """\
 rules:
   - id: both
     campaign: {campaign_id: c1, broadcast: true}
     canvas: {canvas_id: k1, broadcast: true}
   - id: neither
     description: nothing to do
-""")
+"""
+    )
     assert found == [
         "rules/shop.yaml:5: rules[0]: needs exactly one of campaign: or canvas: (has both)",
         "rules/shop.yaml:8: rules[1]: needs exactly one of campaign: or canvas: (has neither)",
@@ -66,7 +75,9 @@ rules:
 
 
 def test_recipient_with_two_identifiers_names_the_path():
-    found = errors_of(HEADER + """\
+    found = errors_of(
+        HEADER
+        + """\
 rules:
   - id: a
     campaign: {campaign_id: c1, broadcast: true}
@@ -79,7 +90,8 @@ rules:
         external_user_id: "{% id %}"
         email: "{% email %}"
         prioritization: [identified]
-""")
+"""
+    )
     assert found == [
         "rules/shop.yaml:12: rules[2].campaign.recipient: "
         "needs exactly one of external_user_id, user_alias, email (has 2: external_user_id, email)"
@@ -87,7 +99,9 @@ rules:
 
 
 def test_broadcast_with_recipient_and_recipient_missing():
-    found = errors_of(HEADER + """\
+    found = errors_of(
+        HEADER
+        + """\
 rules:
   - id: a
     campaign:
@@ -96,7 +110,8 @@ rules:
       recipient: {external_user_id: u}
   - id: b
     canvas: {canvas_id: k1}
-""")
+"""
+    )
     assert found == [
         "rules/shop.yaml:6: rules[0].campaign: broadcast: true cannot have a recipient",
         "rules/shop.yaml:11: rules[1].canvas: needs a recipient, or broadcast: true",
@@ -104,25 +119,35 @@ rules:
 
 
 def test_source_must_match_file_name_and_pattern():
-    found = errors_of(HEADER.replace("source: shop", "source: Shop!") + "rules: [{id: a, campaign: {campaign_id: c, broadcast: true}}]\n")
+    found = errors_of(
+        HEADER.replace("source: shop", "source: Shop!")
+        + "rules: [{id: a, campaign: {campaign_id: c, broadcast: true}}]\n"
+    )
     assert any(p.startswith("rules/shop.yaml:2: source: 'Shop!' does not match") for p in found)
-    found = errors_of(HEADER + "rules: [{id: a, campaign: {campaign_id: c, broadcast: true}}]\n", name="rules/stripe.yaml")
+    found = errors_of(
+        HEADER + "rules: [{id: a, campaign: {campaign_id: c, broadcast: true}}]\n", name="rules/stripe.yaml"
+    )
     assert found == ["rules/stripe.yaml:2: source: source 'shop' must equal the file name ('stripe')"]
 
 
 def test_duplicate_rule_ids():
-    found = errors_of(HEADER + """\
+    found = errors_of(
+        HEADER
+        + """\
 rules:
   - id: a
     campaign: {campaign_id: c, broadcast: true}
   - id: a
     campaign: {campaign_id: c, broadcast: true}
-""")
+"""
+    )
     assert found == ["rules/shop.yaml:7: rules[1].id: duplicate rule id 'a' (first used by rules[0])"]
 
 
 def test_expressions_that_do_not_compile_are_all_reported():
-    found = errors_of(HEADER + """\
+    found = errors_of(
+        HEADER
+        + """\
 event_id: "{% $.id + %}"
 rules:
   - id: a
@@ -131,7 +156,8 @@ rules:
       campaign_id: c
       recipient:
         external_user_id: "{% user.( %}"
-""")
+"""
+    )
     assert [p.split(": expression")[0] for p in found] == [
         "rules/shop.yaml:4: event_id",
         "rules/shop.yaml:7: rules[0].when",
@@ -141,7 +167,10 @@ rules:
 
 
 def test_unknown_preset_lists_the_presets():
-    found = errors_of(HEADER.replace("preset: hmac, header: x-signature", "preset: stripey") + "rules: [{id: a, campaign: {campaign_id: c, broadcast: true}}]\n")
+    found = errors_of(
+        HEADER.replace("preset: hmac, header: x-signature", "preset: stripey")
+        + "rules: [{id: a, campaign: {campaign_id: c, broadcast: true}}]\n"
+    )
     assert len(found) == 1
     assert found[0].startswith("rules/shop.yaml:3: verify.preset: unknown preset 'stripey'; expected one of: ")
     assert "stripe" in found[0] and "standard-webhooks" in found[0]
@@ -160,12 +189,19 @@ rules: [{id: a, campaign: {campaign_id: c, broadcast: true}}]
 
 
 def test_secret_references_must_be_references():
-    found = errors_of(HEADER.replace('"env:SHOP_SECRET"', "whsec_literal_secret") + "rules: [{id: a, campaign: {campaign_id: c, broadcast: true}}]\n")
-    assert len(found) == 1 and found[0].startswith("rules/shop.yaml:3: verify.secrets[0]: 'whsec_literal_secret' does not match")
+    found = errors_of(
+        HEADER.replace('"env:SHOP_SECRET"', "whsec_literal_secret")
+        + "rules: [{id: a, campaign: {campaign_id: c, broadcast: true}}]\n"
+    )
+    assert len(found) == 1 and found[0].startswith(
+        "rules/shop.yaml:3: verify.secrets[0]: 'whsec_literal_secret' does not match"
+    )
 
 
 def test_typed_template_fields_give_one_clear_message():
-    found = errors_of(HEADER + """\
+    found = errors_of(
+        HEADER
+        + """\
 rules:
   - id: a
     when: "yes please"
@@ -173,7 +209,8 @@ rules:
       campaign_id: 42
       trigger_properties: "not an object"
       recipient: {user_alias: "alias"}
-""")
+"""
+    )
     assert found == [
         "rules/shop.yaml:6: rules[0].when: must be true/false or a {% expression %}",
         "rules/shop.yaml:8: rules[0].campaign.campaign_id: Input should be a valid string",
@@ -183,7 +220,9 @@ rules:
 
 
 def test_email_and_send_to_existing_only_rules_are_static_errors():
-    found = errors_of(HEADER + """\
+    found = errors_of(
+        HEADER
+        + """\
 rules:
   - id: a
     campaign:
@@ -197,7 +236,8 @@ rules:
     canvas:
       canvas_id: k
       recipient: {external_user_id: u, send_to_existing_only: false}
-""")
+"""
+    )
     assert found == [
         "rules/shop.yaml:8: rules[0].campaign.recipient: an email recipient needs prioritization",
         "rules/shop.yaml:12: rules[1].campaign.recipient: send_to_existing_only: false cannot be used with user_alias",
@@ -206,14 +246,17 @@ rules:
 
 
 def test_campaign_and_canvas_property_names_do_not_mix():
-    found = errors_of(HEADER + """\
+    found = errors_of(
+        HEADER
+        + """\
 rules:
   - id: a
     canvas:
       canvas_id: k
       trigger_properties: {a: 1}
       recipient: {external_user_id: u, trigger_properties: {a: 1}}
-""")
+"""
+    )
     assert found == [
         "rules/shop.yaml:8: rules[0].canvas.trigger_properties: unknown key 'trigger_properties' "
         "(canvases take context)",
@@ -223,12 +266,17 @@ rules:
 
 
 def test_campaigns_do_not_take_context():
-    found = errors_of(HEADER + """\
+    found = errors_of(
+        HEADER
+        + """\
 rules:
   - id: a
     campaign: {campaign_id: c, context: {a: 1}, broadcast: true}
-""")
-    assert found == ["rules/shop.yaml:6: rules[0].campaign.context: unknown key 'context' (campaigns take trigger_properties)"]
+"""
+    )
+    assert found == [
+        "rules/shop.yaml:6: rules[0].campaign.context: unknown key 'context' (campaigns take trigger_properties)"
+    ]
 
 
 def test_all_problems_in_a_file_are_reported_not_just_the_first():
@@ -259,11 +307,14 @@ def test_yaml_syntax_and_duplicate_keys():
 
 
 def test_yaml_dates_stay_strings():
-    model, found = problems(HEADER + """\
+    model, found = problems(
+        HEADER
+        + """\
 rules:
   - id: a
     campaign: {campaign_id: c, broadcast: true, trigger_properties: {launch: 2026-01-01}}
-""")
+"""
+    )
     assert found == []
     assert model.rules[0].campaign.trigger_properties == {"launch": "2026-01-01"}
 
@@ -287,14 +338,17 @@ def test_json_rule_files_are_located_too():
 
 
 def test_warnings_do_not_block():
-    model, found = problems(HEADER + """\
+    model, found = problems(
+        HEADER
+        + """\
 rules:
   - id: a
     campaign:
       campaign_id: c
       trigger_properties: {sent: "{% $now() %}", greeting: "Hi {% name %}"}
       recipient: {external_user_id: u}
-""")
+"""
+    )
     assert model is not None
     assert found == [
         "rules/shop.yaml:8: rules[0].campaign.trigger_properties.greeting: warning: contains '{%' but is not wholly "
@@ -305,7 +359,9 @@ rules:
 
 
 def test_description_keys_inside_properties_are_still_checked():
-    found = errors_of(HEADER + """\
+    found = errors_of(
+        HEADER
+        + """\
 rules:
   - id: a
     description: "{% not checked: prose %}"
@@ -313,7 +369,8 @@ rules:
       campaign_id: c
       broadcast: true
       trigger_properties: {description: "{% ( %}"}
-""")
+"""
+    )
     assert len(found) == 1 and "rules[0].campaign.trigger_properties.description" in found[0]
 
 
