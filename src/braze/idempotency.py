@@ -40,9 +40,13 @@ def default_key(source: str, rule_id: str, event_id: str, recipient: dict[str, A
     return _sha256(canonical_json([source, rule_id, event_id, who]))
 
 
-def custom_key(value: Any) -> str:
-    """The key for a rule's `idempotency_key:` expression value: sha256 of its canonical JSON."""
-    return _sha256(canonical_json(value))
+def custom_key(source: str, rule_id: str, value: Any) -> str:
+    """The key for a rule's `idempotency_key:` value: sha256(source, rule id, canonical JSON of value).
+
+    The value replaces the event id and recipient of the default key; it stays scoped to its rule,
+    so two rules using the same expression never suppress each other.
+    """
+    return _sha256(canonical_json([source, rule_id, "custom", canonical_json(value)]))
 
 
 def _sha256(text: str) -> str:

@@ -116,7 +116,12 @@ def map_events(
                         result.skipped.append(Skipped(index, label, event_id, rule.id, reason))
                     elif outcome.idempotency_key in keys_sent:
                         path = f"{rule.location}.idempotency_key"
-                        message = "two sends of this event have the same idempotency key; include $index or $item in it"
+                        message = (
+                            "two sends of this event evaluated to the same idempotency_key; make it unique per send"
+                            if rule.idempotency_key is not None
+                            else "two sends of this event have the same idempotency key (same recipient); "
+                            "set idempotency_key and include $index or $item in it"
+                        )
                         result.errors.append(MappingFailure(index, label, event_id, rule.id, path, message))
                     else:
                         keys_sent.add(outcome.idempotency_key)
@@ -222,6 +227,7 @@ class _EventMapper:
             event_index=self.index,
             destination=self.ruleset.destination,
             on_ambiguous=rule.on_ambiguous,
+            rules_version=self.ruleset.version,
         )
 
     def _key(self, rule: CompiledRule, recipient: dict[str, Any] | None, variables: dict[str, Any]) -> str:
@@ -232,7 +238,7 @@ class _EventMapper:
             raise MappingError(
                 "evaluated to undefined or empty", rule_id=rule.id, path=f"{rule.location}.idempotency_key"
             )
-        return custom_key(value)
+        return custom_key(self.ruleset.source, rule.id, value)
 
 
 class _ContractErrors(Exception):

@@ -122,5 +122,7 @@ def test_alias_identifier_key_is_order_independent():
 def test_recipient_identifier_and_custom_key():
     assert recipient_identifier({"email": "a@b", "prioritization": ["identified"]}) == {"email": "a@b"}
     assert recipient_identifier(None) is None
-    assert custom_key({"b": 1, "a": 2}) == custom_key({"a": 2, "b": 1})
-    assert custom_key("x") != custom_key("y")
+    assert custom_key("s", "r", {"b": 1, "a": 2}) == custom_key("s", "r", {"a": 2, "b": 1})
+    assert custom_key("s", "r", "x") != custom_key("s", "r", "y")
+    assert custom_key("s", "r1", "x") != custom_key("s", "r2", "x")  # scoped to its rule
+    assert custom_key("s1", "r", "x") != custom_key("s2", "r", "x")

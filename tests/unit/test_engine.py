@@ -318,9 +318,37 @@ rules:
         (
             "per-item",
             "rules[0].idempotency_key",
-            "two sends of this event have the same idempotency key; include $index or $item in it",
+            "two sends of this event have the same idempotency key (same recipient); "
+            "set idempotency_key and include $index or $item in it",
         )
     ]
+
+
+def test_custom_idempotency_keys_are_scoped_to_their_rule():
+    rules = ruleset("""\
+rules:
+  - id: a
+    idempotency_key: "{% id %}"
+    campaign: {campaign_id: c1, recipient: {external_user_id: u}}
+  - id: b
+    idempotency_key: "{% id %}"
+    campaign: {campaign_id: c2, recipient: {external_user_id: u}}
+""")
+    result = map_events(rules, [event({"id": "e1"})])
+    assert [s.rule_id for s in result.sends] == ["a", "b"] and result.errors == []
+
+
+def test_custom_idempotency_key_collision_within_an_event_is_reported():
+    rules = ruleset("""\
+rules:
+  - id: a
+    for_each: "{% items %}"
+    idempotency_key: "{% id %}"
+    campaign: {campaign_id: c1, recipient: {external_user_id: "{% $item %}"}}
+""")
+    result = map_events(rules, [event({"id": "e1", "items": ["u1", "u2"]})])
+    assert len(result.sends) == 1
+    assert errors(result)[0][2] == "two sends of this event evaluated to the same idempotency_key; make it unique per send"
 
 
 def test_custom_idempotency_key():
