@@ -46,6 +46,7 @@ class Send:
     event_index: int = 0
     destination: Destination = Destination()
     on_ambiguous: str = "hold"
+    rules_version: str | None = None  # S3 version id of the rule file that produced it
 
     @property
     def broadcast(self) -> bool:

@@ -348,7 +348,9 @@ rules:
 """)
     result = map_events(rules, [event({"id": "e1", "items": ["u1", "u2"]})])
     assert len(result.sends) == 1
-    assert errors(result)[0][2] == "two sends of this event evaluated to the same idempotency_key; make it unique per send"
+    assert (
+        errors(result)[0][2] == "two sends of this event evaluated to the same idempotency_key; make it unique per send"
+    )
 
 
 def test_custom_idempotency_key():
