@@ -1,20 +1,25 @@
-"""Make moto's TransactWriteItems usable under load.
+"""Make moto's TransactWriteItems usable under load and isolated under concurrency.
 
-moto deep-copies the whole table once per transaction item so it can roll back (O(table size) per
-item: a 50-item transaction took 1.4 s with 3,000 items in the table). Real DynamoDB has no such
-cost, and the ledger writes every batch with transactions, so the local stack snapshots only the
-items a transaction touches and restores exactly those when it is cancelled.
+* moto deep-copies the whole table once per transaction item so it can roll back (O(table size)
+  per item: a 50-item transaction took 1.4 s with 3,000 items in the table). The ledger writes
+  every batch with transactions, so we snapshot only the items a transaction touches and restore
+  exactly those when it is cancelled.
+* moto's server handles requests on several threads without isolating a transaction from other
+  writes, so a cancelled transaction could restore an item over a concurrent writer's claim. Real
+  DynamoDB isolates transactions; here every write to a table is serialised with one lock.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import threading
 from typing import Any
 
 __all__ = ["patch_moto"]
 
 _patched = False
+_write_lock = threading.RLock()
 
 
 class _CopyWithoutTables:
@@ -36,21 +41,35 @@ def patch_moto() -> None:
         return
     from moto.dynamodb import models
 
-    original = models.DynamoDBBackend.transact_write_items
+    backend = models.DynamoDBBackend
+    original = backend.transact_write_items
     models.copy = _CopyWithoutTables()  # only transact_write_items deep-copies tables
 
     @functools.wraps(original)
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        saved = [_snapshot(self, item) for item in transact_items]
-        try:
-            return original(self, transact_items)
-        except Exception:
-            for table_name, key, attributes in saved:
-                _restore(self, table_name, key, attributes)
-            raise
+        with _write_lock:
+            saved = [_snapshot(self, item) for item in transact_items]
+            try:
+                return original(self, transact_items)
+            except Exception:
+                for table_name, key, attributes in saved:
+                    _restore(self, table_name, key, attributes)
+                raise
 
-    models.DynamoDBBackend.transact_write_items = transact_write_items
+    backend.transact_write_items = transact_write_items
+    for name in ("put_item", "update_item", "delete_item", "batch_write_item"):
+        if hasattr(backend, name):
+            setattr(backend, name, _locked(getattr(backend, name)))
     _patched = True
+
+
+def _locked(method: Any) -> Any:
+    @functools.wraps(method)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _write_lock:
+            return method(*args, **kwargs)
+
+    return locked
 
 
 def _snapshot(backend: Any, transact_item: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
