@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +22,12 @@ from jsonata.jexception import JException
 from jsonata.utils import Utils
 
 from mapping.exceptions import ExpressionError
+from mapping.syntax import (
+    DEFAULT_TIMEOUT_MS,
+    expression_source,
+    looks_like_partial_expression,
+    nondeterministic_functions,
+)
 
 __all__ = [
     "DEFAULT_TIMEOUT_MS",
@@ -33,11 +38,7 @@ __all__ = [
     "nondeterministic_functions",
 ]
 
-DEFAULT_TIMEOUT_MS = 100
 MAX_DEPTH = 200  # JSONata call depth, well below Python's own limit
-
-_WHOLE = re.compile(r"\A\{%(.*)%\}\Z", re.DOTALL)
-_NONDETERMINISTIC = re.compile(r"\$(now|millis|random|uuid)\s*\(")
 _MAX_SAFE_INTEGER = 2**53
 
 _original_encode = Functions.Encoder.encode
@@ -50,25 +51,6 @@ def _encode_exact_integers(self: Any, arg: Any) -> str:
 
 
 Functions.Encoder.encode = _encode_exact_integers  # type: ignore[method-assign]
-
-
-def expression_source(value: Any) -> str | None:
-    """Return the JSONata text of a wholly `{% ... %}` string, else None (a literal)."""
-    if isinstance(value, str):
-        match = _WHOLE.match(value)
-        if match:
-            return match.group(1).strip()
-    return None
-
-
-def looks_like_partial_expression(value: Any) -> bool:
-    """True for strings that contain `{%` but are not wholly an expression (a likely mistake)."""
-    return isinstance(value, str) and "{%" in value and expression_source(value) is None
-
-
-def nondeterministic_functions(source: str) -> list[str]:
-    """Names of functions in `source` whose result changes between runs (`$now`, ...)."""
-    return sorted({f"${name}" for name in _NONDETERMINISTIC.findall(source)})
 
 
 class Expression:

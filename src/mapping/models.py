@@ -17,7 +17,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from mapping.expressions import expression_source
+from mapping.source_config import SECRET_REF_PATTERN
+from mapping.syntax import expression_source
 
 __all__ = [
     "CampaignTemplate",
@@ -33,9 +34,6 @@ __all__ = [
 
 SOURCE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 RULE_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
-SECRET_REF_PATTERN = (
-    r"^(secretsmanager:[A-Za-z0-9/_+=.@-]+(#[A-Za-z0-9_.-]+)?|ssm:/[A-Za-z0-9/_.-]+|env:[A-Za-z_][A-Za-z0-9_]*)$"
-)
 ENDPOINT_PATTERN = r"^https://[^\s/]+$|^http://(localhost|127\.0\.0\.1)(:\d+)?$"
 IDENTIFIERS = ("external_user_id", "user_alias", "email")
 

@@ -80,8 +80,8 @@ class RuleSet:
         return self.model.verify.preset
 
 
-def parse_ruleset(text: str, name: str, *, version: str | None = None) -> RuleSet:
-    """Validate and compile rule-file text.
+def parse_ruleset(text: str, name: str, *, version: str | None = None, check_files: bool = True) -> RuleSet:
+    """Validate and compile rule-file text (`check_files=False` for files read from S3).
 
     Raises
     ------
@@ -91,7 +91,7 @@ def parse_ruleset(text: str, name: str, *, version: str | None = None) -> RuleSe
     from mapping.validation import validate_document  # validation pulls in the presets
 
     document = parse_document(text, name)
-    model, problems = validate_document(document)
+    model, problems = validate_document(document, check_files=check_files)
     if model is None:
         raise RuleFileError(problems)
     destination = model.destination

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mapping.exceptions import ExpressionError, MappingError
-from mapping.expressions import DEFAULT_TIMEOUT_MS, Expression, compile_expression, expression_source
 from mapping.paths import field_path
+from mapping.syntax import DEFAULT_TIMEOUT_MS, expression_source
+
+if TYPE_CHECKING:
+    from mapping.expressions import Expression
 
 __all__ = ["MISSING", "Template", "compile_template", "render"]
 
@@ -64,6 +67,8 @@ def compile_template(value: Any) -> Template:
     """
     source = expression_source(value)
     if source is not None:
+        from mapping.expressions import compile_expression  # JSONata loads only when a file uses it
+
         return _Expr(compile_expression(source))
     if isinstance(value, Mapping):
         return _Object(tuple((str(k), compile_template(v)) for k, v in value.items()))

@@ -16,15 +16,12 @@ from pydantic import BaseModel, ValidationError
 
 from mapping import models
 from mapping.exceptions import ExpressionError, Problem
-from mapping.expressions import (
-    compile_expression,
-    expression_source,
-    looks_like_partial_expression,
-    nondeterministic_functions,
-)
+from mapping.expressions import compile_expression
 from mapping.loader import RuleDocument
 from mapping.models import RuleFile
 from mapping.paths import Loc, format_loc
+from mapping.source_config import check_verify
+from mapping.syntax import expression_source, looks_like_partial_expression, nondeterministic_functions
 
 __all__ = ["validate_document"]
 
@@ -32,8 +29,8 @@ __all__ = ["validate_document"]
 _NOT_TEMPLATES = {"tests", "description"}
 
 
-def validate_document(document: RuleDocument) -> tuple[RuleFile | None, list[Problem]]:
-    """Validate a parsed rule file.
+def validate_document(document: RuleDocument, *, check_files: bool = True) -> tuple[RuleFile | None, list[Problem]]:
+    """Validate a parsed rule file (`check_files=False` skips test event files: S3 has none).
 
     Returns
     -------
@@ -51,7 +48,7 @@ def validate_document(document: RuleDocument) -> tuple[RuleFile | None, list[Pro
         model = RuleFile.model_validate(data)
     except ValidationError as exc:
         problems.extend(_pydantic_problems(document, exc))
-    problems.extend(_semantic_problems(document))
+    problems.extend(_semantic_problems(document, check_files))
     problems.sort(key=lambda p: (p.line, p.severity != "error", p.path))
     if any(p.severity == "error" for p in problems):
         return None, problems
@@ -113,7 +110,7 @@ def _known_keys() -> set[str]:
     return keys
 
 
-def _semantic_problems(document: RuleDocument) -> list[Problem]:
+def _semantic_problems(document: RuleDocument, check_files: bool) -> list[Problem]:
     data, name = document.data, document.name
     problems: list[Problem] = []
 
@@ -133,33 +130,13 @@ def _semantic_problems(document: RuleDocument) -> list[Problem]:
                 add(("rules", index, "id"), f"duplicate rule id {rule_id!r} (first used by rules[{seen[rule_id]}])")
             seen.setdefault(rule_id, index)
 
-    _check_verify(data.get("verify"), add)
+    check_verify(data.get("verify"), add)
     for key, value in data.items():
         if key not in _NOT_TEMPLATES:
             _check_expressions(value, (key,), add)
-    _check_tests(data.get("tests"), Path(name).parent, add)
+    if check_files:
+        _check_tests(data.get("tests"), Path(name).parent, add)
     return problems
-
-
-def _check_verify(verify: Any, add: Any) -> None:
-    from sources.exceptions import UnknownPresetError
-    from sources.presets import PRESET_NAMES, get_preset
-
-    if not isinstance(verify, dict) or not isinstance(verify.get("preset"), str):
-        return
-    try:
-        preset = get_preset(verify["preset"])
-    except UnknownPresetError:
-        add(("verify", "preset"), f"unknown preset {verify['preset']!r}; expected one of: {', '.join(PRESET_NAMES)}")
-        return
-    secrets = verify.get("secrets") or []
-    if preset.needs_secret and not secrets:
-        add(("verify", "secrets"), f"preset {preset.name} needs at least one secret reference")
-    if not preset.needs_secret and secrets:
-        add(("verify", "secrets"), "preset none takes no secrets")
-    options = {k: v for k, v in verify.items() if k not in ("preset", "secrets", "tolerance_seconds")}
-    for option, problem in preset.check_options(options):
-        add(("verify", option), problem)
 
 
 def _check_expressions(value: Any, loc: Loc, add: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import struct
 import textwrap
@@ -178,7 +179,7 @@ def test_connection_refused_is_retryable(settings, aws, sandbox):
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]
     closed.close()  # nothing listens there now
-    refused = settings.model_copy(update={"braze_endpoint": f"http://127.0.0.1:{port}"})
+    refused = dataclasses.replace(settings, braze_endpoint=f"http://127.0.0.1:{port}")
     reports, results, sender = deliver(refused, aws, ["u1"])
     assert statuses(reports) == [SendStatus.RETRY]
     assert "before sending" in reports[0].reason

@@ -42,10 +42,28 @@ _CfnLoader.add_multi_constructor("!", _intrinsic)
 @dataclass
 class StackTemplate:
     resources: dict[str, dict[str, Any]]
+    parameters: dict[str, Any] = field(default_factory=dict)  # name -> value (defaults, then overrides)
+    globals: dict[str, Any] = field(default_factory=dict)
     stack: str = LOCAL_STACK
     account: str = LOCAL_ACCOUNT
     region: str = LOCAL_REGION
     http_routes: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, function)
+    refs: dict[str, str] = field(default_factory=dict)  # logical id -> what Ref returns (queue URLs)
+
+    def function(self, logical: str) -> dict[str, Any]:
+        """A function's handler, timeout and environment, with Globals applied and intrinsics resolved."""
+        defaults = self.globals.get("Function", {})
+        properties = self.resources[logical].get("Properties", {})
+        environment = {
+            **defaults.get("Environment", {}).get("Variables", {}),
+            **properties.get("Environment", {}).get("Variables", {}),
+        }
+        return {
+            "handler": properties["Handler"],
+            "timeout": float(properties.get("Timeout", defaults.get("Timeout", 3))),
+            "environment": {name: str(self.resolve(value)) for name, value in environment.items()},
+            "events": properties.get("Events", {}),
+        }
 
     def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
         return {name: spec.get("Properties", {}) for name, spec in self.resources.items() if spec["Type"] == kind}
@@ -75,9 +93,19 @@ class StackTemplate:
         return f"{self.stack}-{logical}"
 
     def _variable(self, name: str) -> Any:
-        pseudo = {"AWS::StackName": self.stack, "AWS::AccountId": self.account, "AWS::Region": self.region}
+        pseudo = {
+            "AWS::StackName": self.stack,
+            "AWS::AccountId": self.account,
+            "AWS::Region": self.region,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
         if name in pseudo:
             return pseudo[name]
+        if name in self.parameters:
+            return self.parameters[name]
+        if name in self.refs:
+            return self.refs[name]
         if "." in name:
             return self._attribute(*name.split(".", 1))
         return self.physical_name(name)
@@ -97,7 +125,11 @@ class StackTemplate:
 def load_template(path: str | Path) -> StackTemplate:
     """Parse template.yaml (CloudFormation tags included) and list its HttpApi routes."""
     document = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506
-    template = StackTemplate(resources=document.get("Resources", {}))
+    template = StackTemplate(
+        resources=document.get("Resources", {}),
+        parameters={name: spec.get("Default") for name, spec in (document.get("Parameters") or {}).items()},
+        globals=document.get("Globals") or {},
+    )
     for name, spec in template.resources.items():
         if spec["Type"] != "AWS::Serverless::Function":
             continue

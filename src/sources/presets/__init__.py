@@ -6,27 +6,10 @@ cheap for the ingress Lambda's cold start.
 
 from __future__ import annotations
 
+import importlib
+
 from sources.exceptions import UnknownPresetError
 from sources.presets.base import HandshakeResponse, Preset
-from sources.presets.calendly import CalendlyPreset
-from sources.presets.generic_hmac import GenericHmacPreset
-from sources.presets.github import GitHubPreset
-from sources.presets.hubspot import HubSpotPreset
-from sources.presets.intercom import IntercomPreset
-from sources.presets.lemonsqueezy import LemonSqueezyPreset
-from sources.presets.none import NonePreset
-from sources.presets.paddle import PaddlePreset
-from sources.presets.segment import SegmentPreset
-from sources.presets.sendgrid import SendGridPreset, generate_sendgrid_keypair
-from sources.presets.shopify import ShopifyPreset
-from sources.presets.slack import SlackPreset
-from sources.presets.square import SquarePreset
-from sources.presets.standard_webhooks import StandardWebhooksPreset, generate_standard_webhooks_keypair
-from sources.presets.stripe import StripePreset
-from sources.presets.twilio import TwilioPreset
-from sources.presets.twitch import TwitchPreset
-from sources.presets.typeform import TypeformPreset
-from sources.presets.zendesk import ZendeskPreset
 
 __all__ = [
     "PRESET_NAMES",
@@ -37,33 +20,46 @@ __all__ = [
     "get_preset",
 ]
 
-# Presets are stateless, so one shared instance each is enough.
-_PRESETS: dict[str, Preset] = {
-    preset.name: preset
-    for preset in (
-        CalendlyPreset(),
-        GenericHmacPreset(),
-        GitHubPreset(),
-        HubSpotPreset(),
-        IntercomPreset(),
-        LemonSqueezyPreset(),
-        NonePreset(),
-        PaddlePreset(),
-        SegmentPreset(),
-        SendGridPreset(),
-        ShopifyPreset(),
-        SlackPreset(),
-        SquarePreset(),
-        StandardWebhooksPreset(),
-        StripePreset(),
-        TwilioPreset(),
-        TwitchPreset(),
-        TypeformPreset(),
-        ZendeskPreset(),
-    )
+# name -> (module, class). Modules load on first use: ingress serves one source per request and
+# should not pay for nineteen schemes at cold start.
+_REGISTRY: dict[str, tuple[str, str]] = {
+    "calendly": ("calendly", "CalendlyPreset"),
+    "github": ("github", "GitHubPreset"),
+    "hmac": ("generic_hmac", "GenericHmacPreset"),
+    "hubspot": ("hubspot", "HubSpotPreset"),
+    "intercom": ("intercom", "IntercomPreset"),
+    "lemonsqueezy": ("lemonsqueezy", "LemonSqueezyPreset"),
+    "none": ("none", "NonePreset"),
+    "paddle": ("paddle", "PaddlePreset"),
+    "segment": ("segment", "SegmentPreset"),
+    "sendgrid": ("sendgrid", "SendGridPreset"),
+    "shopify": ("shopify", "ShopifyPreset"),
+    "slack": ("slack", "SlackPreset"),
+    "square": ("square", "SquarePreset"),
+    "standard-webhooks": ("standard_webhooks", "StandardWebhooksPreset"),
+    "stripe": ("stripe", "StripePreset"),
+    "twilio": ("twilio", "TwilioPreset"),
+    "twitch": ("twitch", "TwitchPreset"),
+    "typeform": ("typeform", "TypeformPreset"),
+    "zendesk": ("zendesk", "ZendeskPreset"),
 }
+_LOADED: dict[str, Preset] = {}  # presets are stateless: one shared instance each
 
-PRESET_NAMES: tuple[str, ...] = tuple(sorted(_PRESETS))
+PRESET_NAMES: tuple[str, ...] = tuple(sorted(_REGISTRY))
+
+
+def generate_sendgrid_keypair() -> tuple[str, str]:
+    """``(private_pem, public_b64)`` for signing SendGrid-style events locally."""
+    from sources.presets.sendgrid import generate_sendgrid_keypair as generate
+
+    return generate()
+
+
+def generate_standard_webhooks_keypair() -> tuple[str, str]:
+    """``(whsk_..., whpk_...)`` for Standard Webhooks ``v1a`` (Ed25519) signatures."""
+    from sources.presets.standard_webhooks import generate_standard_webhooks_keypair as generate
+
+    return generate()
 
 
 def get_preset(name: str) -> Preset:
@@ -88,7 +84,13 @@ def get_preset(name: str) -> Preset:
     >>> get_preset("stripe").default_tolerance
     300
     """
+    preset = _LOADED.get(name) if isinstance(name, str) else None
+    if preset is not None:
+        return preset
     try:
-        return _PRESETS[name]
+        module, cls = _REGISTRY[name]
     except (KeyError, TypeError):
         raise UnknownPresetError(str(name), PRESET_NAMES) from None
+    preset = getattr(importlib.import_module(f"sources.presets.{module}"), cls)()
+    _LOADED[name] = preset
+    return preset
