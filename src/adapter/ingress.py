@@ -45,8 +45,9 @@ class IngressResponse:
     body: Any
     content_type: str = "application/json"
 
-    def payload(self) -> str | bytes:
-        return self.body if isinstance(self.body, bytes) else json.dumps(self.body)
+    def payload(self) -> str:
+        """The body as text (handshake answers arrive as UTF-8 bytes)."""
+        return self.body.decode("utf-8") if isinstance(self.body, bytes) else json.dumps(self.body)
 
 
 def _error(status: int, message: str) -> IngressResponse:

@@ -10,7 +10,7 @@ import os
 from collections import defaultdict
 from typing import Any
 
-__all__ = ["SIGNING_SECRET_PREFIX", "provision_webhook_secrets", "signing_material"]
+__all__ = ["SIGNING_SECRET_PREFIX", "provision_webhook_secrets", "put_secret", "signing_material"]
 
 SIGNING_SECRET_PREFIX = "braze-adapter-local/signing/"
 
@@ -49,24 +49,24 @@ def provision_webhook_secrets(session: Any, rulesets: list[Any]) -> dict[str, st
         if verify_value is None:
             continue
         signing[ruleset.source] = sign_value
-        _put_secret(secrets_manager, SIGNING_SECRET_PREFIX + ruleset.source, sign_value)
+        put_secret(secrets_manager, SIGNING_SECRET_PREFIX + ruleset.source, sign_value)
         for reference in ruleset.secrets:
             kind, _, rest = reference.partition(":")
             name, _, key = rest.partition("#")
             if kind == "secretsmanager" and key:
                 json_secrets[name][key] = verify_value
             elif kind == "secretsmanager":
-                _put_secret(secrets_manager, name, verify_value)
+                put_secret(secrets_manager, name, verify_value)
             elif kind == "ssm":
                 ssm.put_parameter(Name=name, Value=verify_value, Type="SecureString", Overwrite=True)
             elif kind == "env":
                 os.environ[name] = verify_value
     for name, values in json_secrets.items():
-        _put_secret(secrets_manager, name, json.dumps(values))
+        put_secret(secrets_manager, name, json.dumps(values))
     return signing
 
 
-def _put_secret(client: Any, name: str, value: str) -> None:
+def put_secret(client: Any, name: str, value: str) -> None:
     try:
         client.create_secret(Name=name, SecretString=value)
     except client.exceptions.ResourceExistsException:

@@ -21,7 +21,7 @@ from adapter.local.lambda_runtime import load_handler
 from adapter.local.moto_fixes import patch_moto
 from adapter.local.poller import QueuePoller
 from adapter.local.resources import TEMPLATE, LocalResources, create_resources
-from adapter.local.signing import provision_webhook_secrets
+from adapter.local.signing import provision_webhook_secrets, put_secret
 from adapter.local.template import StackTemplate, load_template
 
 __all__ = ["LocalStack", "StackOptions", "read_state"]
@@ -87,6 +87,7 @@ class LocalStack:
                 part.stop()
         if self._moto is not None:
             self._moto.stop()
+            _reset_moto()
         for name, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -118,6 +119,7 @@ class LocalStack:
         self._moto.start()
         host, port = self._moto.get_host_and_port()
         self.moto_url = f"http://{host}:{port}"
+        _reset_moto()  # moto keeps its state per process, not per server: start from nothing
         self._setenv(
             {
                 "AWS_ENDPOINT_URL": self.moto_url,
@@ -146,8 +148,7 @@ class LocalStack:
         """Give the handlers the environment template.yaml gives them, pointing at local resources."""
         assert self.resources is not None
         secret_name = self.template.parameters["BrazeApiKeySecret"]
-        secrets = self.session.client("secretsmanager")
-        secrets.create_secret(Name=secret_name, SecretString=json.dumps({"api_key": braze_key}))
+        put_secret(self.session.client("secretsmanager"), secret_name, json.dumps({"api_key": braze_key}))
         self.template.parameters["BrazeEndpoint"] = braze_endpoint
         self.template.refs.update(
             {
@@ -186,11 +187,20 @@ class LocalStack:
         self.gateway = LocalGateway(routes, port=self.options.gateway_port).start()
 
     def _start_poller(self) -> None:
+        self.poller = self._new_poller().start()
+
+    def poll_once(self, wait: float = 0.5) -> int:
+        """Dispatch one batch now (for stacks started with poll=False); returns the messages handled."""
+        if self.poller is None:
+            self.poller = self._new_poller()
+        return self.poller.poll_once(wait)
+
+    def _new_poller(self) -> QueuePoller:
         assert self.resources is not None
         name = next(n for n, _ in self.template.of_type("AWS::Serverless::Function").items() if "Dispatch" in n)
         spec = self.template.function(name)
         queue_name = self.resources.queue_url.rsplit("/", 1)[-1]
-        self.poller = QueuePoller(
+        return QueuePoller(
             self.session.client("sqs"),
             self.resources.queue_url,
             f"arn:aws:sqs:us-east-1:123456789012:{queue_name}",
@@ -199,7 +209,7 @@ class LocalStack:
             timeout=self.options.dispatch_timeout or spec["timeout"],
             batch_size=self.options.batch_size,
             batching_window=self.options.batching_window,
-        ).start()
+        )
 
     # --- helpers for people and tests ------------------------------------------------------------
 
@@ -256,6 +266,12 @@ def read_state(path: Path = STATE_FILE) -> dict[str, Any] | None:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+
+
+def _reset_moto() -> None:
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
 
 
 def _forget_handler_state() -> None:
