@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = commands.add_parser("sandbox", help="run the local Braze sandbox server")
     sandbox.set_defaults(handler=_run_sandbox)
     _configure_sandbox(sandbox)
+
+    from adapter import local_commands, ops_commands
+
+    local_commands.add_commands(commands)
+    ops_commands.add_commands(commands)
     return parser
 
 
@@ -56,6 +61,8 @@ def _run_sandbox(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from adapter.ops import OpsError
+
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
@@ -63,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # `braze-adapter map ... | head`
         return 0
+    except OpsError as exc:
+        print(f"braze-adapter: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -211,7 +211,7 @@ class Dispatcher:
             reason = f"gave up after {receives} attempts: {result.reason}"
             self._dead_letter(record, reason, origin)
             return MessageOutcome(message_id, EventDecision.DEAD_LETTER, reason)
-        delay = min(self.settings.max_retry_delay, 5 * 2 ** min(receives, 12))
+        delay = min(self.settings.max_retry_delay, self.settings.retry_base_delay * 2 ** min(receives - 1, 12))
         self._delay(record, delay)
         return MessageOutcome(message_id, EventDecision.RETRY, result.reason, delay)
 

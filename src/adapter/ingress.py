@@ -277,8 +277,9 @@ def build_receiver(settings: IngressSettings) -> Receiver:
             "new rule file rejected; keeping the last good one", extra={"problems": [str(p) for p in error.problems]}
         )
 
+    s3 = boto3.client("s3")
     store = RuleStore(
-        boto3.client("s3"),
+        s3,
         settings.rules_bucket,
         parse_source_config,
         prefix=settings.rules_prefix,
@@ -286,4 +287,4 @@ def build_receiver(settings: IngressSettings) -> Receiver:
         on_invalid=rejected,
     )
     accept_once = AcceptOnce(settings.ledger_table, settings.dedup_ttl_days * 24 * 3600, boto3.client("dynamodb"))
-    return Receiver(settings, store, boto3.client("s3"), boto3.client("sqs"), accept_once)
+    return Receiver(settings, store, s3, boto3.client("sqs"), accept_once)

@@ -61,6 +61,7 @@ class DispatchSettings(CommonSettings):
     read_timeout: float = _positive("seconds to wait for Braze's answer", 10.0)
     ledger_ttl_days: int = _positive("how long a sent key is remembered", 7)
     claim_lease_seconds: int = _positive("how long a claim is ours before another worker may take it", 60)
+    retry_base_delay: int = _positive("first retry delay in seconds; it doubles with each receive", 5)
     max_retry_delay: int = _positive("longest SQS visibility delay for a retry", 900)
     max_receive_count: int = _positive("the queue's maxReceiveCount: dead-letter with a reason before it", 8)
 

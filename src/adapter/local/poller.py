@@ -42,6 +42,9 @@ class QueuePoller:
         self.batches = 0
         self.errors = 0
         self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self._busy = threading.Lock()  # held while a batch is being received or dispatched
         self._thread: threading.Thread | None = None
 
     def start(self) -> QueuePoller:
@@ -53,6 +56,15 @@ class QueuePoller:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self.timeout + 5)
+
+    def pause(self) -> None:
+        """Stop taking new batches; returns once the batch in progress (if any) has finished."""
+        self._running.clear()
+        with self._busy:
+            pass
+
+    def resume(self) -> None:
+        self._running.set()
 
     def poll_once(self, wait: float = 1.0) -> int:
         """Receive one batch (waiting up to `wait` s for the first message) and dispatch it."""
@@ -100,8 +112,12 @@ class QueuePoller:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            if not self._running.wait(0.2):
+                continue
             try:
-                self.poll_once()
+                with self._busy:
+                    if self._running.is_set():
+                        self.poll_once()
             except Exception:
                 logger.exception("poller error")
                 self.errors += 1

@@ -27,7 +27,8 @@ from adapter.local.template import StackTemplate, load_template
 __all__ = ["LocalStack", "StackOptions", "read_state"]
 
 ROOT = Path(__file__).resolve().parents[3]
-STATE_FILE = ROOT / ".local" / "stack.json"
+# Where `serve` tells other commands (send, ledger, replay...) how to reach it.
+STATE_FILE = Path(os.environ.get("BRAZE_ADAPTER_LOCAL_STATE", ROOT / ".local" / "stack.json"))
 SANDBOX_KEY = "sandbox-key"
 
 
@@ -260,8 +261,9 @@ class LocalStack:
         path.write_text(json.dumps(state, indent=2))
 
 
-def read_state(path: Path = STATE_FILE) -> dict[str, Any] | None:
+def read_state(path: Path | None = None) -> dict[str, Any] | None:
     """The running local stack's endpoints, if `make run` is up."""
+    path = path or Path(os.environ.get("BRAZE_ADAPTER_LOCAL_STATE", STATE_FILE))
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
