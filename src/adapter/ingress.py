@@ -15,6 +15,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -199,7 +200,10 @@ class Receiver:
             record["body"] = raw.decode("utf-8")
         except UnicodeDecodeError:
             record["body_base64"] = base64.b64encode(raw).decode()
-        self.s3.put_object(
+        # Archive and enqueue are independent: run them side by side (the answer waits for both,
+        # and if either fails the delivery is refused, so the provider retries).
+        archived = _io_pool().submit(
+            self.s3.put_object,
             Bucket=self.settings.rules_bucket,
             Key=key,
             Body=json.dumps(record, ensure_ascii=False).encode(),
@@ -223,6 +227,7 @@ class Receiver:
                 "event_id": {"DataType": "String", "StringValue": event_id[:256]},
             },
         )
+        archived.result()
         return {"archive_key": key}
 
     def _public_url(self, event: dict[str, Any], headers: dict[str, str]) -> str:
@@ -235,6 +240,16 @@ class Receiver:
             host = headers.get("host") or event.get("requestContext", {}).get("domainName", "")
             base = f"{scheme}://{host}"
         return f"{base}{path}" + (f"?{query}" if query else "")
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _io_pool() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ingress-io")
+    return _pool
 
 
 class InProgress(Exception):

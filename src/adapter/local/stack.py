@@ -9,8 +9,9 @@ routes; a poller feeds the queue to the dispatch handler with partial-batch-fail
 from __future__ import annotations
 
 import json
-import logging
 import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,6 @@ from typing import Any
 
 from adapter.local.gateway import LocalGateway, Route
 from adapter.local.lambda_runtime import load_handler
-from adapter.local.moto_fixes import patch_moto
 from adapter.local.poller import QueuePoller
 from adapter.local.resources import TEMPLATE, LocalResources, create_resources
 from adapter.local.signing import provision_webhook_secrets, put_secret
@@ -87,8 +87,11 @@ class LocalStack:
             if part is not None:
                 part.stop()
         if self._moto is not None:
-            self._moto.stop()
-            _reset_moto()
+            self._moto.terminate()
+            try:
+                self._moto.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._moto.kill()
         for name, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -112,15 +115,13 @@ class LocalStack:
             os.environ[name] = value
 
     def _start_moto(self) -> None:
-        from moto.server import ThreadedMotoServer
-
-        patch_moto()
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.options.moto_port, verbose=False)
-        self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        self.moto_url = f"http://{host}:{port}"
-        _reset_moto()  # moto keeps its state per process, not per server: start from nothing
+        # moto runs in a process of its own: AWS emulation then has its own core and interpreter lock.
+        command = [sys.executable, "-m", "adapter.local.moto_process", "--port", str(self.options.moto_port)]
+        self._moto = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+        address = self._moto.stdout.readline().strip() if self._moto.stdout else ""
+        if not address:
+            raise OSError(f"the moto server did not start (exit code {self._moto.poll()})")
+        self.moto_url = f"http://{address}"
         self._setenv(
             {
                 "AWS_ENDPOINT_URL": self.moto_url,
@@ -268,12 +269,6 @@ def read_state(path: Path | None = None) -> dict[str, Any] | None:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-
-
-def _reset_moto() -> None:
-    from moto.moto_api._internal.models import moto_api_backend
-
-    moto_api_backend.reset()
 
 
 def _forget_handler_state() -> None:
