@@ -4,13 +4,21 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test unit integration e2e lint run bench schema clean sam-install template-check sam-build
 
+.PHONY: venv install test unit integration e2e lint run bench schema clean sam-install template-check sam-build
+
+# `make run` and `make test` may start together on a fresh clone: one installs, the other waits.
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $(STAMP)
+	@flock .install.lock $(MAKE) --no-print-directory venv
+
+venv:
+	@if [ ! -f $(STAMP) ] || [ pyproject.toml -nt $(STAMP) ]; then \
+		echo "creating $(VENV) and installing the project with its dev dependencies..."; \
+		test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
+		$(BIN)/python -m pip install --quiet --upgrade pip && \
+		$(BIN)/python -m pip install --quiet -e '.[dev]' && \
+		touch $(STAMP); \
+	fi
 
 install: $(STAMP)
 

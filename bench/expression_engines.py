@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from mapping.events import derive_event_id, derive_event_type, variables_for  # noqa: E402
 from mapping.expressions import Expression, expression_source  # noqa: E402
+from mapping.loader import read_document  # noqa: E402
 from mapping.ruleset import load_ruleset  # noqa: E402
 from mapping.testing import test_event  # noqa: E402
 
@@ -67,7 +68,7 @@ def main() -> int:
     cases = []
     for path in sorted((ROOT / "examples" / "rules").glob("*.yaml")):
         ruleset = load_ruleset(path)
-        raw = {k: v for k, v in ruleset.model.model_dump().items() if k != "tests"}
+        raw = {k: v for k, v in read_document(path).data.items() if k != "tests"}
         sources = sorted(set(expressions(raw)))
         for test in ruleset.model.tests:
             event = test_event(test, path.parent)
