@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 __all__ = ["ExpressionError", "MappingError", "Problem", "RuleFileError"]
@@ -34,6 +35,10 @@ class MappingError(Exception):
         return f"{where}: {self.message}" if where else self.message
 
 
+# What str.splitlines() splits on: none of it may appear in a printed problem.
+_LINE_BREAKS = re.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+
+
 @dataclass(frozen=True)
 class Problem:
     """A located problem in a rule file: `FILE:LINE: path: message`."""
@@ -47,7 +52,9 @@ class Problem:
     def __str__(self) -> str:
         prefix = "warning: " if self.severity == "warning" else ""
         location = f"{self.path}: " if self.path else ""
-        return f"{self.file}:{self.line}: {location}{prefix}{self.message}"
+        # Messages quote the user's text (expression tokens, file names); one problem stays one line.
+        message = _LINE_BREAKS.sub(lambda m: repr(m.group())[1:-1], self.message)
+        return f"{self.file}:{self.line}: {location}{prefix}{message}"
 
 
 class RuleFileError(Exception):

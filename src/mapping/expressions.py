@@ -82,8 +82,10 @@ class Expression:
             self._compiled = Jsonata(source)
         except JException as exc:
             raise ExpressionError(_describe(exc), source, code=exc.error) from None
-        except (RecursionError, ValueError, TypeError, IndexError) as exc:
-            raise ExpressionError(f"does not compile: {exc}", source) from None
+        except KeyError as exc:  # the parser's operator-table lookup fails where it means S0204
+            raise ExpressionError(f"unknown operator {exc.args[0]!r}", source, code="S0204") from None
+        except Exception as exc:  # the parser raises bare Python errors on some other bad input
+            raise ExpressionError(f"{type(exc).__name__}: {exc}", source) from None
         # Inputs are parsed JSON already; re-validating them costs ~200 us per evaluation.
         self._compiled.set_validate_input(False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,56 @@ import yaml
 from mapping.exceptions import Problem, RuleFileError
 from mapping.paths import Loc, format_loc
 
-__all__ = ["RuleDocument", "parse_document", "read_document", "read_text"]
+__all__ = ["MAX_NESTING", "MAX_VALUES", "RuleDocument", "parse_document", "read_document", "read_text"]
+
+# Validation and mapping walk rule values recursively, so deeper files are refused up front. The
+# limit leaves room for an inline test event nested as deep as ingress accepts (64 levels).
+MAX_NESTING = 100
+# Keys and list items after expanding aliases: far above any real rule file, low enough that an
+# alias bomb (anchors that each repeat the previous one ten times) fails fast instead of hanging.
+MAX_VALUES = 200_000
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # strings are skipped: brackets inside do not count
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """Well-formed YAML that a rule file cannot be: too deep, or an alias inside its own anchor."""
+
+    def __init__(self, problem: str, mark: yaml.Mark) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
 
 
 class _RuleLoader(yaml.SafeLoader):
-    """SafeLoader that keeps dates as strings: rule values must stay plain JSON."""
+    """SafeLoader that keeps dates as strings (rule values must stay plain JSON) and refuses
+    nesting past MAX_NESTING and recursive aliases, which no JSON value can represent."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._open_anchors: list[str | None] = []  # one per collection being composed, outermost first
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) and event.anchor in self._open_anchors:
+            raise _Refused(f"recursive alias *{event.anchor}: the value would contain itself", event.start_mark)
+        if not isinstance(event, yaml.CollectionStartEvent):
+            return super().compose_node(parent, index)
+        if len(self._open_anchors) >= MAX_NESTING:
+            raise _Refused(f"nested more than {MAX_NESTING} levels deep", event.start_mark)
+        self._open_anchors.append(event.anchor)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._open_anchors.pop()
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except yaml.YAMLError:
+            raise
+        except Exception:  # explicit tags such as `!!int abc` or `!!bool maybe` raise bare Python errors
+            raise yaml.constructor.ConstructorError(
+                problem=f"the value is not a valid {node.tag}", problem_mark=node.start_mark
+            ) from None
 
 
 _RuleLoader.yaml_implicit_resolvers = {
@@ -70,11 +116,18 @@ def parse_document(text: str, name: str) -> RuleDocument:
         lines, duplicates = _lines_and_duplicates(text, name)
         data = yaml.load(text, Loader=_RuleLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise RuleFileError([Problem(name, line, "", f"invalid YAML: {reason}")]) from None
+        raise RuleFileError([_yaml_problem(exc, text, name)]) from None
     return RuleDocument(name, data, lines, duplicates)
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str, name: str) -> Problem:
+    if isinstance(exc, yaml.reader.ReaderError):  # a control character; its str() spans two lines
+        line = text.count("\n", 0, exc.position) + 1
+        return Problem(name, line, "", f"invalid YAML: unacceptable character #x{exc.character:04x}: {exc.reason}")
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark else 1
+    reason = getattr(exc, "problem", None) or " ".join(str(exc).split())
+    return Problem(name, line, "", reason if isinstance(exc, _Refused) else f"invalid YAML: {reason}")
 
 
 def _parse_json(text: str, name: str) -> Any:
@@ -88,6 +141,7 @@ def _parse_json(text: str, name: str) -> Any:
             seen[key] = value
         return seen
 
+    _check_json_nesting(text, name)  # json.loads recurses once per level
     try:
         data = json.loads(text, object_pairs_hook=pairs)
     except json.JSONDecodeError as exc:
@@ -98,6 +152,19 @@ def _parse_json(text: str, name: str) -> Any:
     return data
 
 
+def _check_json_nesting(text: str, name: str) -> None:
+    depth = 0
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > MAX_NESTING:
+                line = text.count("\n", 0, match.start()) + 1
+                raise RuleFileError([Problem(name, line, "", f"nested more than {MAX_NESTING} levels deep")])
+        elif token in ("]", "}"):
+            depth -= 1
+
+
 def _lines_and_duplicates(text: str, name: str) -> tuple[dict[Loc, int], list[Problem]]:
     root = yaml.compose(text, Loader=_RuleLoader)
     lines: dict[Loc, int] = {}
@@ -105,8 +172,15 @@ def _lines_and_duplicates(text: str, name: str) -> tuple[dict[Loc, int], list[Pr
     if root is None:
         return lines, problems
     stack: list[tuple[yaml.Node, Loc]] = [(root, ())]
+    walked = 0  # aliases are walked once per use, like the data they expand to
     while stack:
         node, loc = stack.pop()
+        walked += len(node.value) if isinstance(node, yaml.CollectionNode) else 0
+        if walked > MAX_VALUES:
+            line = node.start_mark.line + 1
+            raise RuleFileError(
+                [Problem(name, line, "", f"expands to more than {MAX_VALUES:,} values (nested aliases?)")]
+            )
         if isinstance(node, yaml.MappingNode):
             seen: set[str] = set()
             for key_node, value_node in node.value:

@@ -11,6 +11,8 @@ def field_path(parent: str, key: str | int) -> str:
     """`rules[2]` + `campaign` -> `rules[2].campaign`; + 3 -> `...[3]`."""
     if isinstance(key, int):
         return f"{parent}[{key}]"
+    if not key.isprintable():  # a line break or control character would split the printed problem
+        key = repr(key)
     return f"{parent}.{key}" if parent else key
 
 

@@ -122,8 +122,9 @@ def _semantic_problems(document: RuleDocument, check_files: bool) -> list[Proble
     if isinstance(source, str) and Path(name).suffix in (".yaml", ".yml", ".json") and source != stem:
         add(("source",), f"source {source!r} must equal the file name ({stem!r})")
 
+    rules = data.get("rules")
     seen: dict[str, int] = {}
-    for index, rule in enumerate(data.get("rules") or []):
+    for index, rule in enumerate(rules if isinstance(rules, list) else []):  # the model reports other types
         rule_id = rule.get("id") if isinstance(rule, dict) else None
         if isinstance(rule_id, str):
             if rule_id in seen:
@@ -163,5 +164,13 @@ def _check_expressions(value: Any, loc: Loc, add: Any) -> None:
 def _check_tests(tests: Any, base: Path, add: Any) -> None:
     for index, test in enumerate(tests if isinstance(tests, list) else []):
         event_file = test.get("event_file") if isinstance(test, dict) else None
-        if isinstance(event_file, str) and not (base / event_file).is_file():
-            add(("tests", index, "event_file"), f"event file not found: {base / event_file}")
+        if not isinstance(event_file, str):
+            continue
+        path = base / event_file
+        try:
+            found = path.is_file()
+        except OSError as exc:  # e.g. a name too long for the file system: is_file() only absorbs "not found"
+            add(("tests", index, "event_file"), f"event file unreadable: {exc.strerror or exc}")
+            continue
+        if not found:
+            add(("tests", index, "event_file"), f"event file not found: {path}")

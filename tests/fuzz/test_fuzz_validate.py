@@ -8,8 +8,10 @@ Property: a file is either accepted, or rejected with located problems (a file n
 message) through `RuleFileError` or the returned problem list; never any other exception. The CLI
 exits 0 or 1 and prints `FILE:LINE: ...` per problem (or `FILE: ok (...)`), never a traceback.
 
-Known bugs are pinned by the strict xfail tests at the end of this module; the main properties skip
-exactly the inputs those bugs are about (see `_known_bug`), so they keep checking everything else.
+The bugs these tests found are pinned as regression tests at the end of this module: a scalar
+`rules:`, nesting deeper than the loader accepts, recursive YAML aliases, JSONata operators the
+parser does not know, unreadable `event_file:` names, control characters in YAML, and line breaks in
+keys. The main properties check every input; none is skipped.
 """
 
 from __future__ import annotations
@@ -28,14 +30,13 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import assume, event, example, given, note, settings
+from hypothesis import event, example, given, note, settings
 from hypothesis import strategies as st
 
 from adapter.cli import main as cli_main
-from mapping.exceptions import Problem, RuleFileError
+from mapping.exceptions import ExpressionError, Problem, RuleFileError
 from mapping.expressions import compile_expression
-from mapping.loader import parse_document
-from mapping.syntax import expression_source
+from mapping.loader import MAX_NESTING, parse_document
 from mapping.validation import validate_document
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -235,100 +236,6 @@ rule_texts = (
 # --- the properties ---------------------------------------------------------------------------------
 
 
-def _known_bug(text: str, name: str) -> str | None:
-    """Name the pinned bug this input would hit (see the xfail tests below), else None.
-
-    Only exactly those inputs are excluded from the main properties; if a bug is fixed, its xfail
-    test starts passing (strict) and this filter must go.
-    """
-    if not name.endswith(".json") and yaml.reader.Reader.NON_PRINTABLE.search(text):
-        return "yaml-reader-error-message"
-    try:
-        data = json.loads(text) if name.endswith(".json") else yaml.load(text, Loader=yaml.SafeLoader)
-    except (ValueError, yaml.YAMLError, RecursionError):
-        return None
-    except Exception:  # e.g. an invalid date in YAML 1.1: our loader keeps dates as strings
-        return None
-    newline_key, cyclic = _scan(data)
-    if cyclic:
-        return "recursive-alias"
-    if isinstance(data, dict):
-        rules = data.get("rules")
-        if rules and not isinstance(rules, str | list | dict):
-            return "rules-not-iterable"
-    if newline_key:
-        return "newline-in-key"
-    if isinstance(data, dict) and any(_compile_raises_key_error(source) for source in _expressions(data)):
-        return "jsonata-key-error"
-    if isinstance(data, dict) and _event_file_raises(data.get("tests"), Path(name).parent):
-        return "event-file-name-too-long"
-    return None
-
-
-def _event_file_raises(tests: Any, base: Path) -> bool:
-    for test in tests if isinstance(tests, list) else []:
-        event_file = test.get("event_file") if isinstance(test, dict) else None
-        if isinstance(event_file, str):
-            try:
-                (base / event_file).is_file()
-            except OSError:
-                return True
-    return False
-
-
-def _expressions(data: dict[Any, Any]) -> list[str]:
-    """The `{% %}` sources validation compiles (everything but `tests:` and descriptions)."""
-    found = []
-    stack = [(value, key) for key, value in data.items() if key not in ("tests", "description")]
-    while stack:
-        node, key = stack.pop()
-        if isinstance(node, dict):
-            stack.extend((value, k) for k, value in node.items() if k != "description")
-        elif isinstance(node, list):
-            stack.extend((value, key) for value in node)
-        elif (source := expression_source(node)) is not None:
-            found.append(source)
-    return found
-
-
-def _compile_raises_key_error(source: str) -> bool:
-    try:
-        compile_expression(source)
-    except KeyError:
-        return True
-    except Exception:
-        return False
-    return False
-
-
-def _scan(value: Any) -> tuple[bool, bool]:
-    """(some mapping key contains a line break, the structure refers to itself), without recursion."""
-    newline_key = False
-    on_path: set[int] = set()
-    done: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(value, False)]
-    while stack:
-        node, leaving = stack.pop()
-        if not isinstance(node, dict | list):
-            continue
-        if leaving:
-            on_path.discard(id(node))
-            done.add(id(node))
-            continue
-        if id(node) in on_path:
-            return newline_key, True
-        if id(node) in done:
-            continue
-        on_path.add(id(node))
-        stack.append((node, True))
-        if isinstance(node, dict):
-            newline_key = newline_key or any("\n" in str(key) for key in node)
-            stack.extend((child, False) for child in node.values())
-        else:
-            stack.extend((child, False) for child in node)
-    return newline_key, False
-
-
 def _check_problem(problem: Problem, name: str) -> None:
     assert isinstance(problem, Problem), problem
     assert problem.file == name, problem
@@ -364,7 +271,6 @@ def check_validation(text: str, name: str) -> None:
 def test_mutated_example_files_are_accepted_or_get_located_problems(case):
     file_name, text = case
     name = str(EXAMPLES_DIR / file_name)  # event_file: paths in tests resolve to the real events
-    assume(_known_bug(text, name) is None)
     check_validation(text, name)
 
 
@@ -376,7 +282,6 @@ def test_mutated_example_files_are_accepted_or_get_located_problems(case):
 @example(("fuzz.json", '{"version": 1, "version": 1}'))
 def test_random_structures_are_accepted_or_get_located_problems(case):
     name, text = case
-    assume(_known_bug(text, name) is None)
     check_validation(text, name)
 
 
@@ -427,12 +332,7 @@ def run_cli(path: Path) -> tuple[int, str]:
 @example(("fuzz.json", b"\xef\xbb\xbf{}"))
 def test_cli_validate_exits_0_or_1_with_located_lines(workdir, case):
     file_name, raw = case
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
     path = workdir / file_name
-    assume(text is None or _known_bug(text, str(path)) is None)
     path.write_bytes(raw)
     code, out = run_cli(path)
     assert code in (0, 1), (code, out)
@@ -451,151 +351,182 @@ def test_cli_validate_exits_0_or_1_with_located_lines(workdir, case):
         assert any(problem_line.match(line) and ": warning: " not in line for line in lines), out[-300:]
 
 
-# --- bugs found by these tests (strict xfail: they start failing loudly once fixed) --------------------
+# --- regressions: bugs these tests found -------------------------------------------------------------
+
+HEADER = "version: 1\nsource: fuzz\nverify: {preset: none}\n"
+CAMPAIGN = "    campaign: {campaign_id: c, broadcast: true}\n"
+BROADCAST_RULE = "rules:\n  - id: a\n" + CAMPAIGN
 
 
-def _validate_strictly(text: str, name: str) -> None:
-    """The contract: a RuleFileError or (model, problems); nothing else may escape."""
+def rejected(text: str, name: str, *, check_files: bool = False) -> list[Problem]:
+    """The errors that reject `text`, from parsing or from validation; every problem well-formed."""
     try:
         document = parse_document(text, name)
-    except RuleFileError:
-        return
-    validate_document(document, check_files=False)
+    except RuleFileError as exc:
+        problems = exc.problems
+    else:
+        model, problems = validate_document(document, check_files=check_files)
+        assert model is None, problems
+    for problem in problems:
+        _check_problem(problem, name)
+    return [p for p in problems if p.severity == "error"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="bug: validation.py:_semantic_problems iterates `data.get('rules') or []`, so `rules: 5` "
-    "(or true, or 1.5) raises TypeError instead of a located problem; the CLI prints a traceback",
-)
+def located(problems: list[Problem]) -> list[tuple[int, str]]:
+    return [(p.line, p.path) for p in problems]
+
+
 @pytest.mark.parametrize("value", ["5", "true", "1.5"])
-def test_bug_rules_that_is_a_scalar_crashes_validation(value):
-    text = f"version: 1\nsource: fuzz\nverify: {{preset: none}}\nrules: {value}\n"
-    _validate_strictly(text, "rules/fuzz.yaml")
+def test_rules_that_is_a_scalar_is_a_located_problem(value):
+    errors = rejected(f"{HEADER}rules: {value}\n", "rules/fuzz.yaml")
+    assert located(errors) == [(4, "rules")]
+    assert "list" in errors[0].message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="bug: loader.py:parse_document catches only yaml.YAMLError / json.JSONDecodeError, but yaml.compose "
-    "(loader.py:_lines_and_duplicates) and json.loads (loader.py:_parse_json) recurse once per nesting level, "
-    "so a 40 KB rule file nested 20,000 levels deep raises RecursionError instead of a located problem "
-    "(`validate` prints a traceback; jsonata raises the interpreter's recursion limit to 10,000 at import, "
-    "so ~5,000 levels suffice)",
+@pytest.mark.parametrize(
+    ("name", "text", "line"),
+    [
+        ("rules/fuzz.yaml", "- " * 20_000 + "x\n", 1),  # 40 KB of nested block sequences
+        ("rules/fuzz.json", "[" * 20_000 + "]" * 20_000, 1),
+        ("rules/fuzz.yaml", f"{HEADER}rules:\n" + "- " * MAX_NESTING + "x\n", 5),  # the mapping is one level
+        ("rules/fuzz.json", '{\n  "version": 1,\n  "rules":\n' + "[" * MAX_NESTING + "]" * MAX_NESTING + "}", 4),
+    ],
+    ids=["yaml", "json", "yaml-one-too-deep", "json-one-too-deep"],
 )
+def test_deeply_nested_rule_file_is_a_located_problem(name, text, line):
+    errors = rejected(text, name)
+    assert [(p.line, p.message) for p in errors] == [(line, f"nested more than {MAX_NESTING} levels deep")]
+
+
 @pytest.mark.parametrize(
     ("name", "text"),
     [
-        ("rules/fuzz.yaml", "- " * 20_000 + "x\n"),  # 40 KB of nested block sequences
-        ("rules/fuzz.json", "[" * 20_000 + "]" * 20_000),
+        ("rules/fuzz.yaml", "- " * MAX_NESTING + "x\n"),
+        (
+            "rules/fuzz.json",
+            '["[[[", ' + "[" * (MAX_NESTING - 1) + "]" * (MAX_NESTING - 1) + "]",
+        ),  # brackets in strings do not count
     ],
     ids=["yaml", "json"],
 )
-def test_bug_deeply_nested_rule_file_raises_recursion_error(name, text):
-    try:
-        _validate_strictly(text, name)
-    except RecursionError as exc:  # re-raised without its 10,000-frame traceback (slow for pytest to render)
-        raise RecursionError(str(exc)) from None
+def test_nesting_up_to_the_limit_still_parses(name, text):
+    assert parse_document(text, name).data
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="bug: expressions.py:Expression.__init__ (line 82) catches JException, RecursionError, ValueError, "
-    "TypeError and IndexError from Jsonata(source), but the jsonata parser raises KeyError for an unknown "
-    'operator character (`!`, `~`): `when: "{% !data.object.livemode %}"` crashes `validate` with a traceback '
-    "instead of `expression does not compile`; the same file put in S3 would also crash ingress (store.get)",
+@pytest.mark.parametrize(
+    ("expression", "operator"), [("!", "!"), ("!data.object.livemode", "!"), ("amount ! 100", "!"), ("a ~ b", "~")]
 )
-@pytest.mark.parametrize("expression", ["!", "!data.object.livemode", "amount ! 100", "a ~ b"])
-def test_bug_expression_with_an_unknown_operator_crashes_validation(expression):
-    text = (
-        "version: 1\nsource: fuzz\nverify: {preset: none}\nrules:\n  - id: a\n"
-        f'    when: "{{% {expression} %}}"\n    campaign: {{campaign_id: c, broadcast: true}}\n'
-    )
-    _validate_strictly(text, "rules/fuzz.yaml")
+def test_expression_with_an_unknown_operator_does_not_compile(expression, operator):
+    text = f'{HEADER}rules:\n  - id: a\n    when: "{{% {expression} %}}"\n{CAMPAIGN}'
+    errors = rejected(text, "rules/fuzz.yaml")
+    assert [(p.line, p.path, p.message) for p in errors] == [
+        (6, "rules[0].when", f"expression does not compile: unknown operator {operator!r}")
+    ]
+    with pytest.raises(ExpressionError, match="unknown operator"):  # what ingress (store.get) relies on
+        compile_expression(expression)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: loader.py:_lines_and_duplicates walks the composed node graph without tracking visited "
-    "nodes, so a self-referencing YAML alias (`a: &x [*x]`, 11 bytes) loops forever, growing the "
-    "path tuple until MemoryError; `braze-adapter validate` hangs and exhausts memory",
-)
-def test_bug_recursive_yaml_alias_never_finishes():
-    # Run in a child process with a 1 GB address-space cap and a time limit, so the bug cannot take
-    # the test run down with it.
+def problems_in_a_child(text: str, name: str) -> list[str]:
+    """Parse and validate in a child process with a 1 GB address-space cap and a 30 s limit, so an
+    input that loops or explodes cannot take the test run down with it; the printed problems."""
     script = textwrap.dedent(
         """
-        import resource, sys
+        import json, resource, sys
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
         from mapping.exceptions import RuleFileError
         from mapping.loader import parse_document
         from mapping.validation import validate_document
+        text, name = json.load(sys.stdin)
         try:
-            validate_document(parse_document("a: &x [*x]\\n", "rules/fuzz.yaml"), check_files=False)
-        except RuleFileError:
-            pass
+            problems = validate_document(parse_document(text, name), check_files=False)[1]
+        except RuleFileError as exc:
+            problems = exc.problems
+        print(json.dumps([str(p) for p in problems]))
         """
     )
     assert resource.RLIMIT_AS  # POSIX only
     try:
-        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            [sys.executable, "-c", script], input=json.dumps([text, name]), capture_output=True, text=True, timeout=30
+        )
     except subprocess.TimeoutExpired:
-        pytest.fail("parse_document did not finish within 30 s")
+        pytest.fail("parse_document + validate_document did not finish within 30 s")
     assert result.returncode == 0, result.stderr[-500:]
+    return json.loads(result.stdout)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OSError,
-    reason="bug: validation.py:_check_tests calls (base / event_file).is_file(), which raises OSError "
-    "(ENAMETOOLONG) for a test `event_file:` with a path component over 255 bytes, instead of reporting "
-    "`event file not found`; `validate` prints a traceback",
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [("a: &x [*x]\n", 1), ("version: 1\nrules: &x\n  - id: a\n    nested: {again: *x}\n", 4)],
+    ids=["self", "nested"],
 )
-def test_bug_event_file_name_too_long_crashes_validation(tmp_path):
-    text = (
-        "version: 1\nsource: fuzz\nverify: {preset: none}\nrules:\n  - id: a\n"
-        "    campaign: {campaign_id: c, broadcast: true}\ntests:\n"
-        f"  - name: t\n    event_file: {'x' * 300}.json\n    expect: []\n"
-    )
+def test_recursive_yaml_alias_is_a_located_problem(text, line):
+    assert problems_in_a_child(text, "rules/fuzz.yaml") == [
+        f"rules/fuzz.yaml:{line}: recursive alias *x: the value would contain itself"
+    ]
+
+
+def test_yaml_alias_bomb_is_refused_quickly():
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]  # ten times more values at every level: 10**9 in all
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    (problem,) = problems_in_a_child("\n".join(lines) + "\n", "rules/fuzz.yaml")
+    assert re.match(r"^rules/fuzz\.yaml:\d+: expands to more than 200,000 values", problem), problem
+
+
+def test_shared_yaml_aliases_still_work():
+    document = parse_document("a: &x {b: [1, 2]}\nc: *x\nd: [*x, *x]\n", "rules/fuzz.yaml")
+    assert document.data == {"a": {"b": [1, 2]}, "c": {"b": [1, 2]}, "d": [{"b": [1, 2]}, {"b": [1, 2]}]}
+    assert document.line_of(("d", 1, "b")) == 1  # a problem inside an alias points at its anchor
+
+
+def test_event_file_name_too_long_is_a_located_problem(tmp_path):
+    text = f"{HEADER}{BROADCAST_RULE}tests:\n  - name: t\n    event_file: {'x' * 300}.json\n    expect: []\n"
     name = str(tmp_path / "fuzz.yaml")  # an existing directory: the long component is then looked up
-    try:
-        document = parse_document(text, name)
-    except RuleFileError:
-        return
-    validate_document(document, check_files=True)
+    errors = rejected(text, name, check_files=True)
+    assert [(p.line, p.path, p.message) for p in errors] == [
+        (9, "tests[0].event_file", "event file unreadable: File name too long")
+    ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: loader.py:parse_document formats a yaml ReaderError (a control character such as \\x1f, "
-    "\\x7f or \\x00 anywhere in a .yaml file) with `str(exc)`, which spans two lines (`...not allowed\\n  in "
-    '"<unicode string>", position N`), and always reports line 1; `validate` then prints a line that is '
-    "not `FILE:LINE: ...`",
+def test_event_file_name_with_a_line_break_prints_on_one_line(tmp_path):
+    text = f'{HEADER}{BROADCAST_RULE}tests:\n  - name: t\n    event_file: "a\\nb.json"\n    expect: []\n'
+    name = str(tmp_path / "fuzz.yaml")
+    (error,) = rejected(text, name, check_files=True)
+    assert str(error) == f"{name}:9: tests[0].event_file: event file not found: {tmp_path}/a\\nb.json"
+
+
+@pytest.mark.parametrize(
+    ("raw", "line", "code"),
+    [
+        (b"version: 1\nsource: fuzz\x1f\n", 2, "001f"),
+        (b"\x7fversion: 1\n", 1, "007f"),
+        (b"a: 1\r\nb: 2\r\n\r\nc: '\x00'\r\n", 4, "0000"),
+    ],
+    ids=["x1f", "x7f", "nul-crlf"],
 )
-def test_bug_control_character_in_yaml_prints_a_two_line_problem(tmp_path):
+def test_control_character_in_yaml_is_one_located_line(tmp_path, raw, line, code):
     path = tmp_path / "fuzz.yaml"
-    path.write_bytes(b"version: 1\nsource: fuzz\x1f\n")
-    code, out = run_cli(path)
-    assert code == 1
-    for line in out.splitlines():
-        assert re.match(rf"^{re.escape(str(path))}:\d+: ", line), line
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: paths.py:format_loc / Problem.__str__ print a key's text verbatim, so a key containing a "
-    "line break splits one problem over two output lines and breaks the `FILE:LINE: path: message` "
-    "contract of `validate` (the message itself uses repr and is fine)",
-)
-def test_bug_key_with_newline_breaks_the_one_line_per_problem_output(tmp_path):
-    path = tmp_path / "fuzz.yaml"
-    path.write_text(
-        'version: 1\nsource: fuzz\nverify: {preset: none}\nrules:\n  - id: a\n    "bad\\nkey": 1\n'
-        "    campaign: {campaign_id: c, broadcast: true}\n"
+    path.write_bytes(raw)
+    assert run_cli(path) == (
+        1,
+        f"{path}:{line}: invalid YAML: unacceptable character #x{code}: special characters are not allowed\n",
     )
-    code, out = run_cli(path)
-    assert code == 1
-    for line in out.splitlines():
-        assert re.match(rf"^{re.escape(str(path))}:\d+: ", line), line
+
+
+def test_key_with_a_line_break_is_quoted_in_the_field_path(tmp_path):
+    path = tmp_path / "fuzz.yaml"
+    path.write_text(f'{HEADER}rules:\n  - id: a\n    "bad\\nkey": 1\n{CAMPAIGN}')
+    assert run_cli(path) == (1, f"{path}:6: rules[0].'bad\\nkey': unknown key 'bad\\nkey'\n")
+
+
+def test_expression_error_quoting_a_line_break_prints_on_one_line():
+    text = f'{HEADER}rules:\n  - id: a\n    when: "{{% 1 \\"a\\nb\\" %}}"\n{CAMPAIGN}'
+    (error,) = rejected(text, "rules/fuzz.yaml")
+    assert str(error).startswith("rules/fuzz.yaml:6: rules[0].when: expression does not compile: Syntax error: a\\nb")
+
+
+@pytest.mark.parametrize("value", ["!!int abc", "!!float abc", "!!bool maybe", "!!timestamp 2026-13-45"])
+def test_explicit_yaml_tag_with_a_bad_value_is_a_located_problem(value):
+    errors = rejected(f"{HEADER}rules: []\nevent_id: {value}\n", "rules/fuzz.yaml")
+    assert located(errors) == [(5, "")]
+    assert errors[0].message.startswith("invalid YAML: the value is not a valid tag:yaml.org,2002:")
