@@ -109,11 +109,11 @@ class Dispatcher:
         except EnvelopeError as exc:
             item.problem = f"unreadable message: {exc}"
             return item
-        event = item.event
-        raw = event.raw
         try:
-            if raw is None:
-                raw = self._archived_body(event.archive_key)
+            if item.event.raw is None:
+                item.event = self._from_archive(item.event)
+            event = item.event
+            raw = event.raw
             body = event.body if event.body is not None else parse_body(raw, event.headers.get("content-type"))
         except StoreError as exc:
             item.retry = str(exc)
@@ -133,7 +133,9 @@ class Dispatcher:
         )
         return item
 
-    def _archived_body(self, key: str | None) -> bytes:
+    def _from_archive(self, event: QueuedEvent) -> QueuedEvent:
+        """`event` with its body, and what a reference-only envelope leaves out, from the archive record."""
+        key = event.archive_key
         try:
             record = json.loads(self.s3.get_object(Bucket=self.settings.rules_bucket, Key=key)["Body"].read())
         except Exception as exc:
@@ -141,8 +143,17 @@ class Dispatcher:
         if "body_base64" in record:
             import base64
 
-            return base64.b64decode(record["body_base64"])
-        return str(record.get("body", "")).encode()
+            raw = base64.b64decode(record["body_base64"])
+        else:
+            raw = str(record.get("body", "")).encode()
+        # Ingress archives the same (redacted) headers, query and type it would have put in the envelope.
+        return dataclasses.replace(
+            event,
+            raw=raw,
+            headers=event.headers or record.get("headers") or {},
+            query=event.query or record.get("query") or {},
+            event_type=event.event_type or record.get("event_type"),
+        )
 
     def _still_rate_limited(self, parsed: list[_Parsed]) -> dict[int, float]:
         now = self.clock()

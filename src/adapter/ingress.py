@@ -4,7 +4,8 @@
     answer handshakes -> derive the event id -> (once per event id) archive + enqueue -> 202
 
 Everything that can be wrong with a request gets a clear JSON error: 401 bad, missing or stale
-signature; 404 unknown source; 413 too large; 415 unsupported content type; 400 malformed body;
+signature; 404 unknown source; 413 too large; 415 unsupported content type; 400 malformed body
+(or a body flagged as base64 that is not);
 409 the same event is being accepted right now (retry); 503 our side failed (retry, nothing lost).
 """
 
@@ -29,7 +30,7 @@ from mapping.exceptions import MappingError, RuleFileError
 from mapping.source_config import SourceConfig
 from mapping.store import RuleStore, StoreError, UnknownSourceError
 from sources.body import parse_body
-from sources.envelope import build_envelope
+from sources.envelope import bounded_event_id, build_envelope
 from sources.exceptions import BodyError, SignatureError
 from sources.presets import get_preset
 from sources.redaction import redact_headers
@@ -106,6 +107,8 @@ class Receiver:
         count(Metric.RECEIVED, source=source)
 
         raw = _raw_body(event)
+        if raw is None:
+            return _error(400, "the body is flagged isBase64Encoded but is not valid base64")
         if len(raw) > self.settings.max_body_bytes:
             return _error(413, f"body larger than {self.settings.max_body_bytes} bytes")
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
@@ -133,7 +136,8 @@ class Receiver:
         received_at = now_iso()
         inbound = InboundEvent(body=body, raw=raw, headers=headers, query=query, received_at=received_at)
         try:
-            event_id = derive_event_id(inbound, source, config.preset, config.event_id)
+            # Over-long ids are hashed before the once-per-id check, so retries still match (see bounded_event_id).
+            event_id = bounded_event_id(derive_event_id(inbound, source, config.preset, config.event_id))
             event_type = derive_event_type(inbound, source, config.preset, config.event_type)
         except MappingError as exc:
             return _error(400, f"cannot derive the event id: {exc}")
@@ -224,7 +228,7 @@ class Receiver:
             MessageBody=message,
             MessageAttributes={
                 "source": {"DataType": "String", "StringValue": config.source},
-                "event_id": {"DataType": "String", "StringValue": event_id[:256]},
+                "event_id": {"DataType": "String", "StringValue": event_id},
             },
         )
         archived.result()
@@ -256,10 +260,14 @@ class InProgress(Exception):
     """Another request is accepting the same event right now."""
 
 
-def _raw_body(event: dict[str, Any]) -> bytes:
+def _raw_body(event: dict[str, Any]) -> bytes | None:
+    """The request body as bytes; None when it is flagged as base64 but is not (bad padding, non-ASCII)."""
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):
-        return base64.b64decode(body)
+        try:
+            return base64.b64decode(body)
+        except ValueError:  # binascii.Error, or non-ASCII characters in a str
+            return None
     return body.encode("utf-8")
 
 

@@ -2,8 +2,9 @@
 
 Dispatch reads one SQS queue fed by:
 
-* ingress: `{"kind": "braze-adapter/event", ...}` with the verified webhook (body inline, or in the
-  archive when it is too large for a message);
+* ingress: `{"kind": "braze-adapter/event", ...}` with the verified webhook inline, or, when that
+  would not fit in one SQS message, only its ids and `archive_key`: dispatch then reads the body,
+  headers, query and event type from the archive record ingress wrote;
 * your own producers: any JSON body, with the rule file named by the `source` message attribute;
 * SNS (without raw delivery): the notification wrapper; the source comes from the `source`
   message attribute, else the topic name;
@@ -15,17 +16,36 @@ Dispatch reads one SQS queue fed by:
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ENVELOPE_KIND", "EnvelopeError", "QueuedEvent", "build_envelope", "parse_message", "source_from_name"]
+__all__ = [
+    "ENVELOPE_KIND",
+    "MAX_EVENT_ID_LENGTH",
+    "MAX_MESSAGE_BYTES",
+    "EnvelopeError",
+    "QueuedEvent",
+    "bounded_event_id",
+    "build_envelope",
+    "parse_message",
+    "source_from_name",
+]
 
 ENVELOPE_KIND = "braze-adapter/event"
-INLINE_BODY_LIMIT = 200_000  # bytes; larger bodies travel through the archive (SQS allows 256 KiB)
+# SQS refuses larger messages. Its limit was 256 KiB for years and a queue's MaximumMessageSize may
+# still say so (it can now be up to 1 MiB): envelopes fit either way. The message attributes count
+# too: source and event id, at most 64 and 256 characters (up to 4 bytes each).
+MAX_MESSAGE_BYTES = 262_144 - 2_048
+# Real provider ids are UUIDs or short tokens; anything longer comes from a broken `event_id:`
+# expression or a hostile body, and would bloat the ledger, logs and every message (see bounded_event_id).
+MAX_EVENT_ID_LENGTH = 256
 _SOURCE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# Characters JSON leaves as they are but SQS refuses in a message body (lone surrogates, U+FFFE, U+FFFF).
+_NOT_FOR_SQS = re.compile(r"[\ud800-\udfff\ufffe\uffff]")
 
 
 class EnvelopeError(ValueError):
@@ -48,6 +68,17 @@ class QueuedEvent:
     archive_key: str | None = None
 
 
+def bounded_event_id(event_id: str) -> str:
+    """`event_id`, or `id-sha256:<hex>` of it when it is longer than `MAX_EVENT_ID_LENGTH` characters.
+
+    Hashing rather than refusing (400) keeps such webhooks flowing, and the same id always hashes to
+    the same value, so a provider's retries are still recognised as duplicates.
+    """
+    if len(event_id) <= MAX_EVENT_ID_LENGTH:
+        return event_id
+    return "id-sha256:" + hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def build_envelope(
     *,
     source: str,
@@ -59,24 +90,35 @@ def build_envelope(
     raw: bytes,
     archive_key: str,
 ) -> str:
-    """The SQS message body ingress sends for a verified webhook (headers already redacted)."""
+    """The SQS message body ingress sends for a verified webhook (headers already redacted).
+
+    Everything inline when the serialized message fits in `MAX_MESSAGE_BYTES` (JSON escaping can make
+    it several times larger than the raw body); otherwise only the ids and `archive_key`, because the
+    archive record holds the body, headers, query and event type too.
+    """
     envelope: dict[str, Any] = {
         "kind": ENVELOPE_KIND,
         "v": 1,
         "source": source,
         "event_id": event_id,
-        "event_type": event_type,
         "received_at": received_at,
-        "headers": dict(headers),
-        "query": dict(query),
         "archive_key": archive_key,
     }
-    if len(raw) <= INLINE_BODY_LIMIT:
-        try:
-            envelope["body"] = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            envelope["body_base64"] = base64.b64encode(raw).decode()
-    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+    inline = {"event_type": event_type, "headers": dict(headers), "query": dict(query)}
+    try:
+        inline["body"] = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        inline["body_base64"] = base64.b64encode(raw).decode()
+    message = _serialize(envelope | inline)
+    if len(message.encode()) <= MAX_MESSAGE_BYTES:
+        return message
+    return _serialize(envelope)
+
+
+def _serialize(envelope: dict[str, Any]) -> str:
+    text = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+    # Escape what SQS would refuse (only ever inside JSON strings, where an escape means the same).
+    return _NOT_FOR_SQS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def parse_message(body: str, attributes: Mapping[str, Any] | None = None) -> QueuedEvent:

@@ -11,14 +11,15 @@ JSON body (a 5xx is only legitimate when AWS is down or a rule file is broken: n
 here); a request without a valid signature is never accepted; a fresh correctly signed real payload
 is accepted with 202, and every first 202 really queued the event.
 
-A known bug is pinned by the strict xfail test at the end; the main properties skip exactly the
-inputs it is about (`_invalid_base64`), so they keep checking everything else.
+The tests at the end pin the bugs these properties found, now fixed: a body flagged as base64 that
+is not (400), an envelope too large for one SQS message (queued by reference to the archive, with
+over-long event ids hashed) and e-mail masking that was quadratic on long log lines.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
+import hashlib
 import json
 import os
 import re
@@ -28,23 +29,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, assume, currently_in_test_context, event, example, given, note, settings
+from hypothesis import HealthCheck, currently_in_test_context, event, example, given, note, settings
 from hypothesis import strategies as st
 
 from adapter.local.lambda_runtime import LambdaContext, http_api_event
 from adapter.local.signing import signing_material
 from adapter.local.stack import LocalStack, StackOptions
-from mapping.events import InboundEvent, derive_event_id, derive_event_type
-from mapping.exceptions import MappingError
 from mapping.source_config import parse_source_config
-from sources.body import parse_body
-from sources.envelope import build_envelope
-from sources.exceptions import BodyError
+from sources.envelope import MAX_EVENT_ID_LENGTH, MAX_MESSAGE_BYTES
 from sources.presets import get_preset
-from sources.redaction import redact_headers
 
 pytestmark = pytest.mark.integration
 
@@ -136,56 +132,6 @@ def build_event(request: Request) -> dict[str, Any]:
 
 def _alternate_case(name: str) -> str:
     return "".join(c.upper() if i % 2 else c for i, c in enumerate(name))
-
-
-def _invalid_base64(event: dict[str, Any]) -> bool:
-    """The pinned bug: a body flagged as base64 that `base64.b64decode` refuses (padding)."""
-    if not event.get("isBase64Encoded"):
-        return False
-    try:
-        base64.b64decode(event.get("body") or "")
-    except (binascii.Error, ValueError):
-        return True
-    return False
-
-
-SQS_MAX_MESSAGE_BYTES = 1_048_576  # moto's (and SQS's current) limit; the envelope module assumes 256 KiB
-
-
-def _envelope_too_large(api_event: dict[str, Any], source: str) -> bool:
-    """The pinned bug: would ingress build a queue message larger than SQS accepts?
-
-    Computed exactly as ingress does (same parsing, ids, redaction and envelope), with 2 KB of slack
-    for the parts that depend on the clock (received_at, archive key).
-    """
-    if source not in CONFIGS or _invalid_base64(api_event):
-        return False
-    body = api_event.get("body") or ""
-    raw = base64.b64decode(body) if api_event.get("isBase64Encoded") else body.encode()
-    headers = {k.lower(): v for k, v in (api_event.get("headers") or {}).items()}
-    config = CONFIGS[source]
-    try:
-        parsed = parse_body(raw, headers.get("content-type"))
-    except BodyError:
-        return False
-    query = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(api_event.get("rawQueryString") or "").items()}
-    inbound = InboundEvent(body=parsed, raw=raw, headers=headers, query=query)
-    try:
-        event_id = derive_event_id(inbound, source, config.preset, config.event_id)
-        event_type = derive_event_type(inbound, source, config.preset, config.event_type)
-    except MappingError:
-        return False
-    envelope = build_envelope(
-        source=source,
-        event_id=event_id,
-        event_type=event_type,
-        received_at=inbound.received_at,
-        headers=redact_headers(headers),
-        query=query,
-        raw=raw,
-        archive_key="archive/" + source + "/2026-01-01/" + "k" * 220,
-    )
-    return len(envelope.encode()) > SQS_MAX_MESSAGE_BYTES - 2048
 
 
 def invoke(api_event: dict[str, Any]) -> tuple[int, Any]:
@@ -452,8 +398,6 @@ def _untouched_extras(request: Request) -> bool:
 
 def check_request(stack: LocalStack, request: Request) -> None:
     event_ = build_event(request)
-    assume(not _invalid_base64(event_))  # pinned bug: see test_bug_invalid_base64_body_raises
-    assume(not _envelope_too_large(event_, request.source))  # pinned bug: see test_bug_oversized_envelope_is_503
     note(f"event headers: {event_['headers']!r:.2000}")
     status, answer = invoke(event_)
     never_valid = {"wrong_secret", "garbage", "missing"} | (
@@ -478,8 +422,8 @@ def check_request(stack: LocalStack, request: Request) -> None:
         event("fresh valid real payload: " + ("duplicate delivery" if answer.get("duplicate") else "queued"))
 
 
-def _queued(stack: LocalStack, event_id: str) -> bool:
-    """Whether the queue holds `event_id` (every message read on the way is deleted)."""
+def _queued(stack: LocalStack, event_id: str) -> dict[str, Any] | None:
+    """The queued message of `event_id`, if the queue holds it (every message read on the way is deleted)."""
     sqs = stack.session.client("sqs")
     url = stack.resources.queue_url
     while True:
@@ -487,12 +431,13 @@ def _queued(stack: LocalStack, event_id: str) -> bool:
             "Messages", []
         )
         if not messages:
-            return False
+            return None
         sqs.delete_message_batch(
             QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
         )
-        if any(m["MessageAttributes"]["event_id"]["StringValue"] == event_id[:256] for m in messages):
-            return True
+        for message in messages:
+            if message["MessageAttributes"]["event_id"]["StringValue"] == event_id:
+                return message
 
 
 STRIPE_EVENT = (EVENTS / "stripe" / "invoice.paid.json").read_bytes()
@@ -578,52 +523,58 @@ def test_random_source_names_are_404_or_handled(stack, source, encode, method, b
         assert status == 404, (status, answer)
 
 
-# --- bugs found by these tests (strict xfail: they start failing loudly once fixed) --------------------
+# --- bugs found by these tests, now fixed ----------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: adapter/ingress.py:_raw_body calls base64.b64decode(body) without catching binascii.Error, so "
-    "an event flagged isBase64Encoded whose body is not valid base64 (bad padding) raises out of "
-    "lambda_handler (the Lambda fails: API Gateway answers 500) instead of a 400; API Gateway itself always "
-    "sends valid base64, so only a misbehaving proxy or a hand-made event can trigger it",
-)
-@pytest.mark.parametrize("body", ["abc", "not base64!", '{"id": "evt_1"}'])
-def test_bug_invalid_base64_body_raises(stack, body):
+@pytest.mark.parametrize("body", ["abc", "not base64!", '{"id": "evt_1"}', "caf\u00e9"])
+def test_invalid_base64_body_is_400(stack, body):
     event_ = build_event(Request(source="stripe", body=b"", headers=[("content-type", "application/json")]))
     event_["body"], event_["isBase64Encoded"] = body, True
-    status, _ = invoke(event_)
-    assert status == 400
+    assert invoke(event_) == (400, {"error": "the body is flagged isBase64Encoded but is not valid base64"})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: ingress answers 503 'temporarily unavailable; retry' (adapter/ingress.py:222, sqs.send_message "
-    "raises InvalidParameterValue) for a correctly signed webhook whose queue envelope exceeds the SQS message "
-    "limit: sources/envelope.py:build_envelope inlines bodies up to INLINE_BODY_LIMIT=200,000 *raw* bytes, but "
-    "json.dumps escapes them (control characters 6x, quotes/backslashes 2x) and adds the unbounded event id, "
-    "event type, headers and query; the provider retries forever and the event is never queued. Against the "
-    "256 KiB limit the envelope module assumes, a 200 KB JSON body full of quotes is enough",
-)
-def test_bug_oversized_envelope_is_503(stack):
-    # 200,000 raw bytes (the inline limit), form-encoded, mostly \x01: the JSON envelope is ~1.2 MB.
-    body = b"id=evt_oversized_envelope&note=" + b"\x01" * (200_000 - 31)
+def signed_request(stack: LocalStack, body: bytes, content_type: str = "application/json") -> Request:
     headers = get_preset("stripe").sign(body, stack.signing_secrets["stripe"], timestamp=int(time.time()))
-    request = Request("stripe", body, [("content-type", "application/x-www-form-urlencoded"), *headers.items()])
-    status, answer = invoke(build_event(request))
-    assert status == 202, answer
+    return Request("stripe", body, [("content-type", content_type), *headers.items()])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: sources/redaction.py:_EMAIL (`([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@...`, used by mask_email on "
-    "every log line, adapter/observability.py:51) backtracks quadratically over a long run of local-part "
-    "characters without an '@': masking a 300 KB run takes about a minute, and ingress logs the event id "
-    "(adapter/ingress.py:140 append_keys, :150 logger.exception), so a failed enqueue of an event with a 1 MB "
-    "id (e.g. the oversized envelope above) holds the Lambda for many minutes instead of answering 503",
-)
-def test_bug_mask_email_is_quadratic():
-    script = "from sources.redaction import mask_email; mask_email('x' * 300_000)"
+def test_an_envelope_too_large_for_sqs_is_queued_by_reference_to_the_archive(stack):
+    # 200,000 raw bytes, form-encoded, mostly \x01: inline, the JSON envelope would be ~1.2 MB.
+    body = b"id=evt_oversized_envelope&note=" + b"\x01" * (200_000 - 31)
+    status, answer = invoke(build_event(signed_request(stack, body, "application/x-www-form-urlencoded")))
+    assert (status, answer) == (202, {"event_id": "evt_oversized_envelope"})
+    message = _queued(stack, "evt_oversized_envelope")
+    assert message is not None and len(message["Body"].encode()) <= MAX_MESSAGE_BYTES
+    envelope = json.loads(message["Body"])
+    assert "body" not in envelope and "headers" not in envelope  # dispatch reads them from the archive
+    s3 = stack.session.client("s3")
+    archived = json.loads(s3.get_object(Bucket=stack.resources.bucket, Key=envelope["archive_key"])["Body"].read())
+    assert archived["body"].encode() == body
+    assert archived["headers"]["content-type"] == "application/x-www-form-urlencoded"
+
+
+def test_a_small_envelope_still_carries_the_body_inline(stack):
+    body = b'{"id": "evt_inline", "note": "' + b'\\"' * 50_000 + b'"}'  # 100 KB raw, ~200 KB as JSON
+    status, answer = invoke(build_event(signed_request(stack, body)))
+    assert (status, answer) == (202, {"event_id": "evt_inline"})
+    envelope = json.loads(_queued(stack, "evt_inline")["Body"])
+    assert envelope["body"].encode() == body and envelope["headers"]["content-type"] == "application/json"
+
+
+def test_over_long_event_ids_are_hashed_and_still_deduplicated(stack):
+    event_id = "evt_" + "x" * 900_000  # a hostile body or a broken `event_id:` expression
+    expected = "id-sha256:" + hashlib.sha256(event_id.encode()).hexdigest()
+    body = json.dumps({"id": event_id}).encode()
+    assert invoke(build_event(signed_request(stack, body))) == (202, {"event_id": expected})
+    assert invoke(build_event(signed_request(stack, body))) == (202, {"event_id": expected, "duplicate": True})
+    message = _queued(stack, expected)
+    assert message is not None and json.loads(message["Body"])["event_id"] == expected
+    short = "evt_" + "y" * (MAX_EVENT_ID_LENGTH - 4)  # at the limit: kept as it is
+    assert invoke(build_event(signed_request(stack, json.dumps({"id": short}).encode()))) == (202, {"event_id": short})
+
+
+def test_mask_email_is_linear():
+    script = "from sources.redaction import mask_email; mask_email('x' * 300_000); mask_email('a@' + 'x' * 300_000)"
     started = time.monotonic()
     try:
         subprocess.run([sys.executable, "-c", script], check=True, timeout=3)

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from adapter.local.lambda_runtime import LambdaContext, http_api_event
 from adapter.local.stack import LocalStack, StackOptions
-from sources.envelope import build_envelope
+from sources.envelope import MAX_MESSAGE_BYTES, build_envelope
+from sources.presets import get_preset
 
 pytestmark = pytest.mark.integration
 
@@ -225,7 +227,7 @@ def test_the_rules_version_is_recorded_with_each_send(stack):
 
 
 def test_bodies_too_large_for_the_message_come_from_the_archive(stack):
-    big = order("l-1", "c-1") | {"padding": "x" * 250_000}
+    big = order("l-1", "c-1") | {"padding": "x" * 300_000}
     raw = json.dumps(big).encode()
     s3 = stack.session.client("s3")
     key = "archive/orders/2026-11-23/l-1.json"
@@ -244,3 +246,56 @@ def test_bodies_too_large_for_the_message_come_from_the_archive(stack):
     enqueue(stack, envelope)
     stack.poll_once()
     assert [r["external_user_id"] for _, body in bodies(stack) for r in body["recipients"]] == ["c-1"]
+
+
+def ingress(stack, source, body: bytes, headers: dict[str, str]):
+    """POST a webhook through the ingress Lambda, as API Gateway would."""
+    from handlers.ingress import lambda_handler
+
+    event = http_api_event(
+        method="POST",
+        raw_path=f"/hooks/{source}",
+        raw_query="",
+        headers=list(headers.items()),
+        body=body,
+        route_key="POST /hooks/{source}",
+        path_parameters={"source": source},
+    )
+    response = lambda_handler(event, LambdaContext("IngressFunction", 10))
+    return response["statusCode"], json.loads(response["body"])
+
+
+def peek_envelope(stack, event_id):
+    """The queued envelope of `event_id`, left on the queue for dispatch (everything read is visible again)."""
+    sqs = stack.session.client("sqs")
+    url = stack.resources.queue_url
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    for message in messages:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    (body,) = [m["Body"] for m in messages if json.loads(m["Body"]).get("event_id") == event_id]
+    return body
+
+
+def test_a_signed_webhook_too_large_for_one_message_is_still_mapped(stack):
+    # 90,000 quotes are 180 KB in the body and twice that in a JSON envelope: queued by reference.
+    event = json.loads((EVENTS / "stripe" / "customer.subscription.deleted.json").read_bytes())
+    raw = json.dumps(event | {"id": "evt_too_large_for_sqs", "padding": '"' * 90_000}).encode()
+    signature = get_preset("stripe").sign(raw, stack.signing_secrets["stripe"], timestamp=int(time.time()))
+    status, answer = ingress(stack, "stripe", raw, {"content-type": "application/json", **signature})
+    assert (status, answer) == (202, {"event_id": "evt_too_large_for_sqs"})
+    message = peek_envelope(stack, "evt_too_large_for_sqs")
+    assert len(message.encode()) <= MAX_MESSAGE_BYTES and "body" not in json.loads(message)
+    stack.poll_once()
+    assert [r["external_user_id"] for _, body in bodies(stack) for r in body["recipients"]] == ["cus_IhGfebO16cMIGN"]
+    assert stack.queue_depths()["dead_letter"] == 0
+
+
+def test_headers_of_a_by_reference_envelope_come_from_the_archive(stack):
+    # A form body: dispatch can only parse it with the content type, which only the archive carries.
+    raw = b"order_id=big-1&status=paid&customer_id=c-big&total=10&padding=" + b"%01" * 100_000
+    status, answer = ingress(stack, "orders", raw, {"content-type": "application/x-www-form-urlencoded"})
+    assert (status, answer) == (202, {"event_id": "big-1"})
+    assert "headers" not in json.loads(peek_envelope(stack, "big-1"))
+    stack.poll_once()
+    assert [r["external_user_id"] for _, body in bodies(stack) for r in body["recipients"]] == ["c-big"]
+    assert stack.queue_depths()["dead_letter"] == 0
