@@ -11,6 +11,8 @@ Order of checks for the two trigger endpoints (first failure wins):
 
 from __future__ import annotations
 
+import hmac
+
 import json
 import random
 import re
@@ -164,7 +166,7 @@ class SandboxApp:
 
     def _auth_error(self, header: str | None, endpoint: Endpoint) -> Reply | None:
         match = _BEARER.fullmatch((header or "").strip())
-        permissions = self.config.api_keys.get(match.group(1)) if match else None
+        permissions = _permissions_of(match.group(1), self.config.api_keys) if match else None
         if permissions is None:
             return self._error(401, msg.UNAUTHORIZED)
         if endpoint.permission not in permissions:
@@ -309,3 +311,12 @@ def _parse_json_object(raw: bytes) -> dict[str, Any] | None:
     except (ValueError, RecursionError):
         return None
     return parsed if isinstance(parsed, dict) else None
+
+
+def _permissions_of(presented: str, api_keys: dict[str, Any]) -> Any:
+    """The presented key's permissions, comparing in constant time (a dict lookup leaks timing)."""
+    found = None
+    for key, permissions in api_keys.items():
+        if hmac.compare_digest(key.encode(), presented.encode()):
+            found = permissions
+    return found
