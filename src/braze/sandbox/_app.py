@@ -12,7 +12,6 @@ Order of checks for the two trigger endpoints (first failure wins):
 from __future__ import annotations
 
 import hmac
-
 import json
 import random
 import re
