@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from adapter.secrets import resolve_secret
+import requests
+
+from adapter.secrets import SecretError, resolve_secret
 from adapter.settings import DispatchSettings
 from braze.batching import Destination
-from braze.client import BrazeClient, new_session
+from braze.client import BrazeClient, SendResult, new_session
 from braze.ledger import Ledger
 from braze.sender import Sender
 
 __all__ = ["ConfigurationError", "build_sender", "user_agent"]
+
+logger = logging.getLogger(__name__)
 
 
 class ConfigurationError(Exception):
@@ -27,8 +33,44 @@ def user_agent() -> str:
         return "braze-webhook-adapter/dev"
 
 
+class RotatingClient(BrazeClient):
+    """A `BrazeClient` whose key follows its secret: re-read after `max_age`, and at once on a 401."""
+
+    def __init__(
+        self, endpoint: str, key_reference: str, session: requests.Session, settings: DispatchSettings
+    ) -> None:
+        self.key_reference = key_reference
+        self.max_age = settings.secrets_max_age
+        api_key = resolve_secret(key_reference, max_age=self.max_age)
+        super().__init__(
+            endpoint, api_key, session, connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout
+        )
+
+    def refresh_key(self, *, force: bool = False) -> bool:
+        """Re-resolve the key (from the Parameters cache unless `force`); True when it changed."""
+        try:
+            api_key = resolve_secret(self.key_reference, max_age=self.max_age, force_fetch=force)
+        except SecretError as exc:
+            # A key that worked is a better bet than failing the whole batch on a Secrets Manager hiccup.
+            logger.warning("cannot re-read the Braze API key; keeping the current one", extra={"error": str(exc)})
+            return False
+        changed = api_key != self.api_key
+        self.api_key = api_key
+        return changed
+
+    def send(self, path: str, body: dict[str, Any], *, deadline: float | None = None) -> SendResult:
+        # The sender's ledger lease covers one request's timeouts: a retry must fit in the same window.
+        window_end = time.monotonic() + self.connect_timeout + self.read_timeout
+        result = super().send(path, body, deadline=deadline)
+        if result.status != 401 or not self.refresh_key(force=True):
+            return result
+        # A 401 means Braze sent nothing, so one retry with the rotated key is safe.
+        logger.info("Braze refused the API key; retrying once with the rotated one", extra={"endpoint": self.endpoint})
+        return super().send(path, body, deadline=window_end if deadline is None else min(deadline, window_end))
+
+
 class BrazeClients:
-    """One `BrazeClient` per destination, sharing one Session; keys resolved on first use."""
+    """One `RotatingClient` per destination, sharing one Session; keys resolved on first use."""
 
     def __init__(self, settings: DispatchSettings) -> None:
         self.settings = settings
@@ -44,15 +86,10 @@ class BrazeClients:
         with self._lock:
             client = self._clients.get((endpoint, key_reference))
             if client is None:
-                api_key = resolve_secret(key_reference, max_age=self.settings.secrets_max_age)
-                client = BrazeClient(
-                    endpoint,
-                    api_key,
-                    self.session,
-                    connect_timeout=self.settings.connect_timeout,
-                    read_timeout=self.settings.read_timeout,
-                )
+                client = RotatingClient(endpoint, key_reference, self.session, self.settings)
                 self._clients[(endpoint, key_reference)] = client
+            else:
+                client.refresh_key()  # a cache hit until secrets_max_age has passed
             return client
 
 

@@ -151,7 +151,8 @@ class BrazeClient:
     endpoint:
         REST endpoint such as `https://rest.iad-01.braze.com` (checked with `check_endpoint`).
     api_key:
-        The REST API key (already resolved from its secret reference).
+        The REST API key (already resolved from its secret reference). The `api_key` attribute may be
+        replaced between requests (a rotated key); the session stays.
     session:
         Shared `requests.Session` from `new_session` (one per process).
     connect_timeout, read_timeout:
@@ -168,7 +169,7 @@ class BrazeClient:
         read_timeout: float = 10.0,
     ) -> None:
         self.endpoint = check_endpoint(endpoint)
-        self._auth = f"Bearer {api_key}"
+        self.api_key = api_key
         self._session = session
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -184,7 +185,7 @@ class BrazeClient:
         if timeout is None:
             return SendResult(Outcome.RETRYABLE, reason="not enough time left to send; will retry")
         data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-        headers = {"Authorization": self._auth, "Content-Type": "application/json"}
+        headers = {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"}
         _written.done = False
         try:
             response = self._session.post(self.endpoint + path, data=data, headers=headers, timeout=timeout)
