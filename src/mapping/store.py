@@ -2,9 +2,11 @@
 
 Within `max_age` seconds a cached file is used without asking S3; after that a conditional GET
 (`If-None-Match`) costs one small request. When a newly published file is invalid, the last good
-version stays in use (and `on_invalid` is told, for logs and metrics); a source whose first file
-is invalid raises the located problems. Unknown sources are remembered for `max_age` too, so junk
-requests to `/hooks/<anything>` do not reach S3 each time.
+version stays in use (and `on_invalid` is told, for logs and metrics). A container that starts after
+a bad upload has no good version of its own, so it looks back through the object's previous versions
+in the (versioned) bucket and uses the newest one that parses; only when none does are the invalid
+file's located problems raised. Unknown sources are remembered for `max_age` too, so junk requests
+to `/hooks/<anything>` do not reach S3 each time.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ __all__ = ["RuleStore", "StoreError", "UnknownSourceError"]
 
 T = TypeVar("T")
 SUFFIXES = (".yaml", ".yml", ".json")
+HISTORY = 10  # versions listed (the invalid current one included) when nothing good is cached
 _SOURCE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 logger = logging.getLogger(__name__)
 
@@ -92,7 +95,7 @@ class RuleStore(Generic[T]):
         UnknownSourceError
             No `rules/<source>.(yaml|yml|json)` object (or an invalid source name).
         RuleFileError
-            The file is invalid and no earlier good version was loaded.
+            The file is invalid and neither the cache nor the last `HISTORY` versions hold a good one.
         StoreError
             S3 failed.
         """
@@ -128,16 +131,39 @@ class RuleStore(Generic[T]):
     def _load(self, source: str, key: str, response: dict[str, Any], previous: _Entry[T] | None, now: float):
         text = response["Body"].read().decode("utf-8", "replace")
         version = response.get("VersionId")
+        version = version if version and version != "null" else None  # "null": an unversioned bucket
         try:
-            value = self.parse(text, key, version if version and version != "null" else None)
+            value = self.parse(text, key, version)
         except RuleFileError as exc:
+            if previous is not None and previous.value is not None:
+                good_key, good = previous.key, previous.value
+            else:
+                # A container that started after the bad upload has nothing cached: ask the bucket.
+                good_key, good = key, self._newest_good_version(key, version)
             if self.on_invalid is not None:
                 self.on_invalid(source, exc)
-            if previous is not None and previous.value is not None:
-                # Keep serving the last good version; re-read when the object changes again.
-                return _Entry(previous.key, response.get("ETag"), previous.value, now, exc)
-            return _Entry(key, response.get("ETag"), None, now, exc)
+            # Keep serving the last good version (if any); re-read when the object changes again.
+            return _Entry(good_key, response.get("ETag"), good, now, exc)
         return _Entry(key, response.get("ETag"), value, now)
+
+    def _newest_good_version(self, key: str, current: str | None) -> T | None:
+        """The newest earlier version of `key` that parses, among its last `HISTORY` versions."""
+        if current is None:  # an unversioned bucket keeps no history
+            return None
+        try:
+            listing = self.s3.list_object_versions(Bucket=self.bucket, Prefix=key, MaxKeys=HISTORY)
+            for item in listing.get("Versions", []):  # S3 lists each key's versions newest first
+                if item["Key"] != key or item["VersionId"] == current:  # the prefix also matches longer keys
+                    continue
+                response = self.s3.get_object(Bucket=self.bucket, Key=key, VersionId=item["VersionId"])
+                try:
+                    return self.parse(response["Body"].read().decode("utf-8", "replace"), key, item["VersionId"])
+                except RuleFileError:
+                    continue
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            raise StoreError(f"cannot read earlier versions of s3://{self.bucket}/{key}: {code or exc}") from exc
+        return None
 
     def _get(self, key: str, etag: str | None) -> dict[str, Any] | str | None:
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
