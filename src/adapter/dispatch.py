@@ -262,6 +262,8 @@ class Dispatcher:
     def _count(self, reports: list[SendReport], failures: list[MappingFailure]) -> None:
         by_status: dict[SendStatus, list[tuple[str, str]]] = defaultdict(list)
         for report in reports:
+            if report.status is SendStatus.HELD and not report.newly_held:
+                continue  # already held before this attempt: counted when it became unknown
             by_status[report.status].append((report.send.source, report.send.rule_id))
         metric_of = {
             SendStatus.SENT: Metric.SENT,

@@ -61,6 +61,7 @@ class ClaimRequest:
 class ClaimResult:
     status: ClaimStatus
     item: dict[str, Any] | None = None  # the existing item when not claimed
+    newly_held: bool = False  # this claim found a dead worker's send in flight and marked it unknown
 
 
 @dataclass
@@ -160,11 +161,12 @@ class Ledger:
             return ClaimResult(ClaimStatus.HELD, item)
         if state == "sending" and float(item.get("lease_until", 0)) < now:
             # The worker died with the request in flight: record that the outcome is unknown.
-            self._mark_stale_sending_unknown(item["pk"], now)
-            return ClaimResult(ClaimStatus.HELD, {**item, "state": "unknown"})
+            marked = self._mark_stale_sending_unknown(item["pk"], now)
+            return ClaimResult(ClaimStatus.HELD, {**item, "state": "unknown"}, newly_held=marked)
         return ClaimResult(ClaimStatus.BUSY, item)
 
-    def _mark_stale_sending_unknown(self, key: str, now: float) -> None:
+    def _mark_stale_sending_unknown(self, key: str, now: float) -> bool:
+        """False when another worker marked it first (or it changed meanwhile)."""
         try:
             self._call(
                 self.client.update_item,
@@ -184,6 +186,8 @@ class Ledger:
         except ClientError as exc:
             if _code(exc) != "ConditionalCheckFailedException":
                 raise LedgerError(str(exc)) from exc
+            return False
+        return True
 
     # --- sending and completion -----------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from typing import Any
 from braze.batching import BrazeRequest, Destination, Send
 from braze.client import BrazeClient, Outcome, SendResult
 from braze.idempotency import recipient_identifier
-from braze.ledger import ClaimRequest, ClaimStatus, Completion, Ledger, LedgerError
+from braze.ledger import ClaimRequest, ClaimResult, ClaimStatus, Completion, Ledger, LedgerError
 
 __all__ = ["EventDecision", "EventResult", "SendReport", "SendStatus", "Sender", "summarize"]
 
@@ -43,6 +43,7 @@ class SendReport:
     reason: str = ""
     dispatch_id: str | None = None
     retry_at: float | None = None
+    newly_held: bool = False  # HELD by this attempt, not met again on a later one (counted once)
 
 
 class EventDecision(StrEnum):
@@ -113,7 +114,7 @@ class Sender:
             if claim.status is ClaimStatus.CLAIMED:
                 claimed.append(send)
             else:
-                reports.append(_not_claimed(send, claim.status, claim.item))
+                reports.append(_not_claimed(send, claim))
         if not claimed:
             return reports
 
@@ -168,12 +169,13 @@ def _claim_request(send: Send) -> ClaimRequest:
     )
 
 
-def _not_claimed(send: Send, status: ClaimStatus, item: dict[str, Any] | None) -> SendReport:
-    item = item or {}
-    if status is ClaimStatus.DUPLICATE:
+def _not_claimed(send: Send, claim: ClaimResult) -> SendReport:
+    item = claim.item or {}
+    if claim.status is ClaimStatus.DUPLICATE:
         return SendReport(send, SendStatus.DUPLICATE, "already sent", dispatch_id=item.get("dispatch_id"))
-    if status is ClaimStatus.HELD:
-        return SendReport(send, SendStatus.HELD, item.get("reason") or "outcome unknown; held for an operator")
+    if claim.status is ClaimStatus.HELD:
+        reason = item.get("reason") or "outcome unknown; held for an operator"
+        return SendReport(send, SendStatus.HELD, reason, newly_held=claim.newly_held)
     return SendReport(send, SendStatus.BUSY, "another worker is sending it")
 
 
@@ -208,7 +210,7 @@ def _complete(request: BrazeRequest, result: SendResult) -> tuple[Completion, li
             if send.on_ambiguous == "retry":
                 reports.append(SendReport(send, SendStatus.RETRY, f"{result.reason} (on_ambiguous: retry)"))
             else:
-                reports.append(SendReport(send, SendStatus.HELD, result.reason))
+                reports.append(SendReport(send, SendStatus.HELD, result.reason, newly_held=True))
     return completion, reports
 
 

@@ -269,6 +269,42 @@ def test_stale_claim_is_taken_over_but_stale_sending_is_held(settings, aws, sand
     assert ledger.get("k-sending")["state"] == "unknown"
 
 
+def test_only_the_attempt_that_holds_a_send_reports_it_newly_held(settings, aws, sandbox):
+    sandbox.set_faults(script=["slow"], slow_seconds=1.5)
+    reports, _, _ = deliver(settings, aws, ["u1"])
+    assert [(r.status, r.newly_held) for r in reports] == [(SendStatus.HELD, True)]
+    time.sleep(1.2)  # let the slow response finish
+    reports, _, _ = deliver(settings, aws, ["u1"])
+    assert [(r.status, r.newly_held) for r in reports] == [(SendStatus.HELD, False)]  # counted once, above
+
+
+def test_a_dead_workers_send_is_newly_held_only_for_the_claim_that_marks_it_unknown(settings, aws):
+    from braze.ledger import ClaimRequest, ClaimStatus
+
+    ledger = build_sender(settings, aws.client("dynamodb")).ledger
+    past = time.time() - 3600
+    ledger.clock = lambda: past  # a worker that marked the send in flight an hour ago and died
+    token, _ = ledger.claim([ClaimRequest("k", "shop", "r", "e")])
+    ledger.mark_sending(token, ["k"], lease_seconds=10)
+    ledger.clock = time.time
+    _, first = ledger.claim([ClaimRequest("k", "shop", "r", "e")])
+    _, again = ledger.claim([ClaimRequest("k", "shop", "r", "e")])
+    assert (first["k"].status, first["k"].newly_held) == (ClaimStatus.HELD, True)
+    assert (again["k"].status, again["k"].newly_held) == (ClaimStatus.HELD, False)
+    # Two workers racing on the same stale send: only the one whose update wins marks it.
+    ledger.clock = lambda: past
+    token, _ = ledger.claim([ClaimRequest("k2", "shop", "r", "e")])
+    ledger.mark_sending(token, ["k2"], lease_seconds=10)
+    ledger.clock = time.time
+    stale = {"pk": "k2", "state": "sending", "lease_until": past + 10}
+    assert ledger._mark_stale_sending_unknown("k2", time.time()) is True
+    assert ledger._why_not_claimed({k: _typed(v) for k, v in stale.items()}, time.time()).newly_held is False
+
+
+def _typed(value):
+    return {"N": str(value)} if isinstance(value, float) else {"S": value}
+
+
 def test_a_live_claim_is_busy(settings, aws):
     from braze.ledger import ClaimRequest, ClaimStatus
 
