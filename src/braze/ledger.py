@@ -281,6 +281,19 @@ class Ledger:
                 return
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
+    def count_needing_attention(self, state: str, limit: int) -> int:
+        """How many items are in `state`, up to `limit`: one query page, so its cost stays bounded."""
+        response = self._call(
+            self.client.query,
+            TableName=self.table,
+            IndexName=ATTENTION_INDEX,
+            KeyConditionExpression="attention = :st",
+            ExpressionAttributeValues={":st": _s(state)},
+            Select="COUNT",
+            Limit=limit,
+        )
+        return int(response.get("Count", 0))
+
     def resolve_sent(self, key: str, note: str) -> None:
         """An operator confirmed Braze sent a held send: mark it sent so it is never re-sent."""
         now = self.clock()

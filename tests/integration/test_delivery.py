@@ -322,3 +322,13 @@ def test_not_enough_time_left_sends_nothing(settings, aws, sandbox):
     reports = sender.send(result.requests(), deadline=time.monotonic() + 1.5)
     assert statuses(reports) == [SendStatus.RETRY]
     assert sandbox.attempts() == []
+
+
+def test_held_sends_are_counted_from_the_attention_index(settings, aws, sandbox):
+    sandbox.set_faults(script=["reset_after", "reset_after"])
+    _, _, sender = deliver(settings, aws, ["u1"])
+    deliver(settings, aws, ["u2"])
+    deliver(settings, aws, ["u3"])  # sent: not held
+    assert sender.ledger.count_needing_attention("unknown", limit=1000) == 2
+    assert sender.ledger.count_needing_attention("unknown", limit=1) == 1  # one bounded page
+    assert sender.ledger.count_needing_attention("failed", limit=1000) == 0
