@@ -26,6 +26,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from sources.redaction import mask_email
+
 __all__ = [
     "BRAZE_REST_HOSTS",
     "BrazeClient",
@@ -211,9 +213,13 @@ class BrazeClient:
 
 
 def classify_response(status: int, headers: Any, content: bytes) -> SendResult:
-    """Turn an HTTP response from Braze into a `SendResult` (a pure function, tested directly)."""
+    """Turn an HTTP response from Braze into a `SendResult` (a pure function, tested directly).
+
+    Braze's text can name a recipient by email address; it becomes dead-letter reasons, ledger entries
+    and log lines, so addresses in it are masked here.
+    """
     payload = _json_object(content)
-    message = str(payload.get("message", "")) if payload else ""
+    message = mask_email(str(payload.get("message", ""))) if payload else ""
     errors = payload.get("errors") if payload else None
     remaining = _int_header(headers, "X-RateLimit-Remaining")
     if 200 <= status < 300:
@@ -260,14 +266,15 @@ def _recipient_errors(errors: Any) -> tuple[dict[int, str], tuple[str, ...]]:
     unmapped: list[str] = []
     for error in errors if isinstance(errors, list) else []:
         if isinstance(error, dict) and error.get("input_array") == "recipients" and isinstance(error.get("index"), int):
-            mapped[error["index"]] = str(error.get("type") or error.get("message") or error)
+            mapped[error["index"]] = mask_email(str(error.get("type") or error.get("message") or error))
         else:
-            unmapped.append(error if isinstance(error, str) else json.dumps(error, sort_keys=True))
+            unmapped.append(mask_email(error if isinstance(error, str) else json.dumps(error, sort_keys=True)))
     return mapped, tuple(unmapped)
 
 
 def _reason(status: int, message: str, errors: Any, content: bytes) -> str:
-    text = message or content[:200].decode("utf-8", "replace").strip() or "no body"
+    # Masked before it is cut short, so a cut cannot leave half an address unmasked.
+    text = message or mask_email(content.decode("utf-8", "replace"))[:200].strip() or "no body"
     if isinstance(errors, list) and errors:
         text += ": " + "; ".join(str(e) for e in errors[:5])
-    return f"HTTP {status}: {text}"
+    return mask_email(f"HTTP {status}: {text}")

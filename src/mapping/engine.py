@@ -7,7 +7,7 @@ in `errors` (with the event, rule id and field path) and mapping goes on.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from braze.batching import BrazeRequest, Send, build_requests
@@ -19,6 +19,7 @@ from mapping.expressions import DEFAULT_TIMEOUT_MS
 from mapping.paths import format_loc
 from mapping.ruleset import CompiledRule, RuleSet
 from mapping.templates import MISSING, render
+from sources.redaction import redact_headers
 
 __all__ = ["MappingFailure", "MappingResult", "Skipped", "map_events"]
 
@@ -141,7 +142,11 @@ class _EventMapper:
         self.event = event
         self.index = index
         self.event_id = event_id
-        self.variables = variables_for(event, ruleset.source, event_id, event_type)
+        # Rules read the headers as ingress queued them, redacted. Dispatch's already are (redacting again
+        # changes nothing); `map` and rule-file tests pass them as sent and must see what production sees.
+        # The event id and type were derived from the headers as sent, as ingress derives them.
+        queued = replace(event, headers=redact_headers(event.headers))
+        self.variables = variables_for(queued, ruleset.source, event_id, event_type)
         self.timeout_ms = timeout_ms
 
     def _render(self, template: Any, path: str, rule: CompiledRule, variables: dict[str, Any]) -> Any:
@@ -171,9 +176,9 @@ class _EventMapper:
             return True
         value = self._render(rule.when, f"{rule.location}.when", rule, self.variables)
         if not isinstance(value, bool):
-            shown = "undefined" if value is MISSING else f"{type(value).__name__} {value!r}"[:80]
             raise MappingError(
-                f"must evaluate to true or false, got {shown} (compare explicitly, e.g. `= true`, or use $exists())",
+                f"must evaluate to true or false, got {_describe(value)}; "
+                "compare explicitly (e.g. `= true`) or use $exists()",
                 rule_id=rule.id,
                 path=f"{rule.location}.when",
             )
@@ -258,6 +263,23 @@ def _normalise_identifiers(recipient: dict[str, Any]) -> dict[str, Any]:
         elif _is_int(alias["alias_name"]):
             recipient["user_alias"] = {**alias, "alias_name": str(alias["alias_name"])}
     return recipient
+
+
+def _describe(value: Any) -> str:
+    """A value by its type and size, never its content: mapping errors end up in dead-letter attributes and logs."""
+    if value is MISSING:
+        return "undefined"
+    if isinstance(value, str):
+        return f"a string ({_count(len(value), 'character')})"
+    if isinstance(value, list):
+        return f"a list ({_count(len(value), 'item')})"
+    if isinstance(value, dict):
+        return f"an object ({_count(len(value), 'key')})"
+    return "a number"  # the only JSON value left: booleans are what `when` wants
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _is_int(value: Any) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sources.redaction import mask_email
+
 __all__ = ["ExpressionError", "MappingError", "Problem", "RuleFileError"]
 
 
@@ -25,6 +27,9 @@ class MappingError(Exception):
     """
 
     def __init__(self, message: str, *, rule_id: str | None = None, path: str | None = None) -> None:
+        # The message reaches dead-letter attributes and logs. Ours never quote event values, but JSONata's
+        # errors quote operands ("The values ada@example.com and 5 either side of operator >..."): mask addresses.
+        message = mask_email(message)
         super().__init__(message)
         self.message = message
         self.rule_id = rule_id

@@ -19,6 +19,7 @@ from typing import Any
 from jsonata import Jsonata
 from jsonata.functions import Functions
 from jsonata.jexception import JException
+from jsonata.parser import Parser
 from jsonata.utils import Utils
 
 from mapping.exceptions import ExpressionError
@@ -40,6 +41,7 @@ __all__ = [
 
 MAX_DEPTH = 200  # JSONata call depth, well below Python's own limit
 _MAX_SAFE_INTEGER = 2**53
+_BUILTINS = frozenset(Jsonata.static_frame.bindings)  # every function the library defines
 
 _original_encode = Functions.Encoder.encode
 
@@ -120,6 +122,26 @@ class Expression:
             raise ExpressionError(f"failed: {type(exc).__name__}: {exc}", self.source) from None
         return _to_json(result, self.source)
 
+    def unknown_functions(self) -> list[str]:
+        """Names called as functions that are neither built in nor bound in the expression (`["$uuid"]`).
+
+        Such a call fails every time evaluation reaches it ("Attempted to invoke a non-function"), e.g.
+        the `$uuid()` of Step Functions, which this library does not have.
+        """
+        called: set[str] = set()
+        bound: set[str] = set()
+        for node in _nodes(self._compiled.ast):
+            if node.type in ("function", "partial") and node.procedure.type == "variable":
+                called.add(node.procedure.value)
+            elif node.type == "apply" and node.rhs.type == "variable":  # `x ~> $f`
+                called.add(node.rhs.value)
+            elif node.type == "bind":  # `$f := ...`
+                bound.add(node.lhs.value)
+            elif node.type == "lambda":  # `function($f) { $f() }`
+                bound.update(argument.value for argument in node.arguments)
+        # Names are bound anywhere, not per scope: a rare false negative, never a false error.
+        return sorted(f"${name}" for name in called - bound - _BUILTINS)
+
     def __repr__(self) -> str:
         return f"Expression({self.source!r})"
 
@@ -128,6 +150,31 @@ class Expression:
 def compile_expression(source: str) -> Expression:
     """Compile `source` once; later calls with the same text return the cached expression."""
     return Expression(source)
+
+
+def _nodes(root: Parser.Symbol) -> list[Parser.Symbol]:
+    """Every node of a parsed expression, each once (the parent operator `%` links a node from two places)."""
+    seen: dict[int, Parser.Symbol] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen:
+            seen[id(node)] = node
+            stack.extend(_children(node))
+    return list(seen.values())
+
+
+def _children(node: Parser.Symbol) -> list[Parser.Symbol]:
+    """Nodes held by `node`'s attributes, directly or in lists (object constructors hold lists of pairs)."""
+    found = []
+    pending = [value for key, value in vars(node).items() if key != "_outer_instance"]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, Parser.Symbol):
+            found.append(value)
+        elif isinstance(value, list | tuple):
+            pending.extend(value)
+    return found
 
 
 def _describe(exc: JException, timeout_ms: int | None = None) -> str:

@@ -41,7 +41,7 @@ class SourceConfig:
 
 
 def check_verify(verify: Any, add: Callable[..., None]) -> None:
-    """Report every problem of a `verify:` block through `add(loc, message)`."""
+    """Report every problem of a `verify:` block through `add(loc, message, severity="error")`."""
     from sources.exceptions import UnknownPresetError
     from sources.presets import PRESET_NAMES, get_preset
 
@@ -60,6 +60,8 @@ def check_verify(verify: Any, add: Callable[..., None]) -> None:
     options = {k: v for k, v in verify.items() if k not in _VERIFY_KEYS}
     for option, problem in preset.check_options(options):
         add(("verify", option), problem)
+    for option, warning in preset.option_warnings(options):
+        add(("verify", option), warning, "warning")
 
 
 def parse_source_config(text: str, name: str, version: str | None = None) -> SourceConfig:
@@ -74,8 +76,8 @@ def parse_source_config(text: str, name: str, version: str | None = None) -> Sou
     data = document.data
     problems = list(document.problems)
 
-    def add(loc: Loc, message: str) -> None:
-        problems.append(Problem(name, document.line_of(loc), format_loc(loc), message))
+    def add(loc: Loc, message: str, severity: str = "error") -> None:
+        problems.append(Problem(name, document.line_of(loc), format_loc(loc), message, severity))
 
     if not isinstance(data, dict):
         raise RuleFileError([Problem(name, 1, "", "a rule file must be a mapping with version, source, rules")])

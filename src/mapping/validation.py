@@ -3,7 +3,8 @@
 Validation reports all problems in a file, not just the first: the pydantic model checks shape and
 the per-object rules, then semantic checks run over the raw document (so they still run when the
 shape is wrong elsewhere): file name, duplicate rule ids, presets and their options, every
-expression compiles, non-deterministic functions, and test event files exist.
+expression compiles and calls only functions that exist, non-deterministic functions, and test
+event files exist.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ __all__ = ["validate_document"]
 
 # Sections that hold event data or prose, never expressions.
 _NOT_TEMPLATES = {"tests", "description"}
+# Step Functions' JSONata has this one; rules that want a unique value per send have better options.
+_FUNCTION_HINTS = {"$uuid": " (for a unique value use $eventId, with $index inside for_each)"}
 
 
 def validate_document(document: RuleDocument, *, check_files: bool = True) -> tuple[RuleFile | None, list[Problem]]:
@@ -140,21 +143,30 @@ def _semantic_problems(document: RuleDocument, check_files: bool) -> list[Proble
     return problems
 
 
-def _check_expressions(value: Any, loc: Loc, add: Any) -> None:
+def _check_expressions(value: Any, loc: Loc, add: Any, rule: str | None = None) -> None:
     if isinstance(value, dict):
         is_rule = len(loc) == 2 and loc[0] == "rules"
+        if is_rule and isinstance(value.get("id"), str):
+            rule = value["id"]
         for key, item in value.items():
             if not (is_rule and key == "description"):
-                _check_expressions(item, (*loc, key), add)
+                _check_expressions(item, (*loc, key), add, rule)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _check_expressions(item, (*loc, index), add)
+            _check_expressions(item, (*loc, index), add, rule)
     elif (source := expression_source(value)) is not None:
         try:
-            compile_expression(source)
+            expression = compile_expression(source)
         except ExpressionError as exc:
             add(loc, f"expression does not compile: {exc.message}")
             return
+        for function in expression.unknown_functions():
+            subject = f"rule {rule}" if rule else "this expression"
+            add(
+                loc,
+                f"{function}() does not exist in this JSONata engine: {subject} fails on every evaluation "
+                f"that reaches it{_FUNCTION_HINTS.get(function, '')}",
+            )
         for function in nondeterministic_functions(source):
             add(loc, f"{function}() is non-deterministic: replays would map this event differently", "warning")
     elif looks_like_partial_expression(value):

@@ -43,6 +43,17 @@ def test_validate_ok_and_problems(tmp_path, capsys):
     assert f"{bad}:8: rules[0].campaign.campaign_idd: unknown key 'campaign_idd' (did you mean 'campaign_id'?)" in lines
 
 
+def test_validate_warns_when_an_hmac_timestamp_is_not_signed(tmp_path, capsys):
+    verify = "verify: {preset: hmac, header: X-Sig, timestamp_header: X-Ts, secrets: ['env:S']}"
+    path = write(tmp_path, "shop.yaml", RULES.replace("verify: {preset: none}", verify))
+    assert main(["validate", path]) == 0  # a warning: some senders really sign only the body
+    assert capsys.readouterr().out.splitlines() == [
+        f"{path}:3: verify.timestamp_header: warning: the timestamp is not signed (signed: body), so "
+        "tolerance_seconds gives no replay protection; use signed: timestamp.body if the sender signs it",
+        f"{path}: ok (1 rules, 1 tests)",
+    ]
+
+
 def test_validate_unreadable_file(tmp_path, capsys):
     assert main(["validate", str(tmp_path / "nope.yaml")]) == 1
     assert "cannot read file" in capsys.readouterr().out

@@ -52,6 +52,22 @@ def test_non_json_error_body_is_kept_short():
     assert result.reason.startswith("HTTP 400: <html>") and len(result.reason) < 230
 
 
+def test_email_addresses_in_braze_text_are_masked():
+    # Braze's text can name the recipient; it becomes dead-letter reasons, ledger entries and log lines.
+    errors = [
+        {"type": "ada@example.com is not a valid email", "input_array": "recipients", "index": 0},
+        {"message": "bob@example.org unsubscribed"},
+    ]
+    sent = classify_response(201, {}, body({"message": "success", "errors": errors}))
+    assert sent.recipient_errors == {0: "a***@example.com is not a valid email"}
+    assert sent.unmapped_errors == ('{"message": "b***@example.org unsubscribed"}',)
+    refused = classify_response(400, {}, body({"message": "Invalid email ada@example.com", "errors": ["c@x.io"]}))
+    assert refused.reason == "HTTP 400: Invalid email a***@example.com: c***@x.io"
+    # A body cut short inside an address: masked before the cut, so no half address is left.
+    cut = classify_response(502, {}, b"x" * 190 + b" ada.lovelace@example.com")
+    assert cut.reason == "HTTP 502: " + "x" * 190 + " a***@exam" and "ada.lovel" not in cut.reason
+
+
 def test_documented_hosts_pass_others_warn_http_only_local(caplog):
     assert check_endpoint("https://rest.iad-01.braze.com/") == "https://rest.iad-01.braze.com"
     assert check_endpoint("https://rest.fra-02.braze.eu") == "https://rest.fra-02.braze.eu"

@@ -85,8 +85,57 @@ rules:
     )
     assert [r["recipients"][0]["external_user_id"] for r in bodies(result)] == ["a"]
     assert [(e.event, e.path) for e in result.errors] == [("event[2]", "rules[0].when"), ("event[3]", "rules[0].when")]
-    assert "got str 'yes'" in result.errors[0].message
+    assert "got a string (3 characters)" in result.errors[0].message
     assert "got undefined" in result.errors[1].message
+
+
+def test_mapping_errors_carry_no_email_addresses():
+    # Their messages become dead-letter reasons and log lines in production.
+    from braze.sender import summarize
+
+    rules = ruleset("""\
+rules:
+  - id: typed
+    when: "{% email %}"
+    campaign: {campaign_id: c1, recipient: {external_user_id: u}}
+  - id: compared
+    when: "{% email > 5 %}"
+    campaign: {campaign_id: c1, recipient: {external_user_id: u}}
+  - id: raised
+    campaign: {campaign_id: c1, recipient: {external_user_id: "{% $error('no id for ' & email) %}"}}
+""")
+    result = map_events(rules, [event({"email": "ada.lovelace@example.com"})])
+    assert [(e.rule_id, e.message.split(";")[0]) for e in result.errors] == [
+        ("typed", "must evaluate to true or false, got a string (24 characters)"),
+        (
+            "compared",
+            "expression {% email > 5 %} The values a***@example.com and 5 either side of operator > must be of "
+            "the same data type (at character 0)",
+        ),
+        ("raised", "expression {% $error('no id for ' & email) %} no id for a***@example.com (at character 7)"),
+    ]
+    [dead_letter] = summarize(1, [], result.errors)
+    assert "ada.lovelace" not in dead_letter.reason and "a***@example.com" in dead_letter.reason
+
+
+def test_when_describes_a_value_by_type_and_size():
+    rules = ruleset("""\
+rules:
+  - id: r
+    when: "{% value %}"
+    campaign: {campaign_id: c1, recipient: {external_user_id: u}}
+""")
+    values = [0, 9.5, "", "x", [], [1, 2], {"a": 1}]
+    result = map_events(rules, [event({"value": value}) for value in values])
+    assert [e.message.split(";")[0].removeprefix("must evaluate to true or false, got ") for e in result.errors] == [
+        "a number",
+        "a number",
+        "a string (0 characters)",
+        "a string (1 character)",
+        "a list (0 items)",
+        "a list (2 items)",
+        "an object (1 key)",
+    ]
 
 
 def test_for_each_binds_item_and_index_while_dollar_stays_the_event():

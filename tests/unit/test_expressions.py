@@ -139,10 +139,34 @@ def test_compile_cache_returns_the_same_object():
 
 
 def test_nondeterministic_functions_are_listed():
-    assert nondeterministic_functions("$now() & $random() & $millis() & $uuid()") == [
-        "$millis",
-        "$now",
-        "$random",
-        "$uuid",
-    ]
+    # $uuid() is not listed: it does not evaluate at all (see unknown_functions).
+    assert nondeterministic_functions("$now() & $random() & $millis() & $uuid()") == ["$millis", "$now", "$random"]
     assert nondeterministic_functions("$nowhere & $string(x)") == []
+
+
+@pytest.mark.parametrize(
+    ("source", "unknown"),
+    [
+        ("$uuid()", ["$uuid"]),
+        ("$now() & $millis() & $random()", []),
+        ("$string($partition([1], 1))", ["$partition"]),
+        ("'a' ~> $uuid()", ["$uuid"]),
+        ("'a' ~> $nosuch", ["$nosuch"]),
+        ("'a' ~> $uppercase", []),
+        ("$headers()", ["$headers"]),  # a variable, but not a function
+        ("{'k': $q(1)}", ["$q"]),
+        ("($f := function($x) { $x + 1 }; $f(1))", []),
+        ("($f := $uppercase; $f('a'))", []),
+        ("$map([1], function($g) { $g })", []),
+        ("'$uuid() in a string'", []),
+    ],
+)
+def test_unknown_functions_are_exactly_the_calls_that_fail(source, unknown):
+    expression = Expression(source)
+    assert expression.unknown_functions() == unknown
+    try:
+        expression.evaluate({}, {"headers": {}})
+    except ExpressionError as exc:
+        assert unknown and ("non-function" in exc.message or "must be a function" in exc.message)
+    else:
+        assert not unknown

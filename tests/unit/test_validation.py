@@ -358,6 +358,64 @@ rules:
     ]
 
 
+def test_calling_a_function_that_does_not_exist_is_a_located_error():
+    # jsonata-python has no $uuid() (Step Functions does): every evaluation that reaches it fails.
+    model, found = problems(
+        HEADER
+        + """\
+event_id: "{% $uuid() %}"
+rules:
+  - id: a
+    when: "{% flag ? $uuid() = 'x' : true %}"
+    campaign:
+      campaign_id: c
+      trigger_properties: {at: "{% $now() %}", n: "{% $millis() + $random() %}", ref: "{% $string($nosuch(1)) %}"}
+      recipient: {external_user_id: "{% $lookup(user, 'id') ~> $uppercase %}"}
+"""
+    )
+    assert model is None
+    assert found == [
+        "rules/shop.yaml:4: event_id: $uuid() does not exist in this JSONata engine: this expression fails on "
+        "every evaluation that reaches it (for a unique value use $eventId, with $index inside for_each)",
+        "rules/shop.yaml:7: rules[0].when: $uuid() does not exist in this JSONata engine: rule a fails on "
+        "every evaluation that reaches it (for a unique value use $eventId, with $index inside for_each)",
+        "rules/shop.yaml:10: rules[0].campaign.trigger_properties.ref: $nosuch() does not exist in this JSONata "
+        "engine: rule a fails on every evaluation that reaches it",
+        # The functions that do evaluate keep their warning.
+        "rules/shop.yaml:10: rules[0].campaign.trigger_properties.at: warning: $now() is non-deterministic: "
+        "replays would map this event differently",
+        "rules/shop.yaml:10: rules[0].campaign.trigger_properties.n: warning: $millis() is non-deterministic: "
+        "replays would map this event differently",
+        "rules/shop.yaml:10: rules[0].campaign.trigger_properties.n: warning: $random() is non-deterministic: "
+        "replays would map this event differently",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("options", "warned"),
+    [
+        ("timestamp_header: x-ts", True),  # signed defaults to body
+        ("timestamp_header: x-ts, signed: body", True),
+        ("timestamp_header: x-ts, signed: timestamp.body", False),
+        ("signed: body", False),  # no timestamp, no tolerance window to be fooled by
+    ],
+)
+def test_hmac_timestamp_outside_the_signature_is_a_located_warning(options, warned):
+    from mapping.source_config import parse_source_config
+
+    text = HEADER.replace("header: x-signature,", f"header: x-signature, {options},") + (
+        "rules: [{id: a, campaign: {campaign_id: c, broadcast: true}}]\n"
+    )
+    model, found = problems(text)
+    assert model is not None
+    expected = (
+        "rules/shop.yaml:3: verify.timestamp_header: warning: the timestamp is not signed (signed: body), so "
+        "tolerance_seconds gives no replay protection; use signed: timestamp.body if the sender signs it"
+    )
+    assert found == ([expected] if warned else [])
+    assert parse_source_config(text, "rules/shop.yaml").preset == "hmac"  # ingress accepts the file either way
+
+
 def test_description_keys_inside_properties_are_still_checked():
     found = errors_of(
         HEADER

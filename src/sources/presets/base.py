@@ -72,6 +72,16 @@ class Preset:
         problems.extend(self._check_options(options))
         return problems
 
+    def option_warnings(self, options: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Usable options that weaken verification (``validate`` prints them; nothing is refused).
+
+        Returns
+        -------
+        list of (str, str)
+            ``(option_name, warning)`` pairs.
+        """
+        return []
+
     def verify(
         self,
         request: WebhookRequest,

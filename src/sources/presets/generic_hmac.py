@@ -69,6 +69,18 @@ class GenericHmacPreset(HmacPreset):
             problems.append(("signed", "timestamp.body needs timestamp_header"))
         return problems
 
+    def option_warnings(self, options: Mapping[str, Any]) -> list[tuple[str, str]]:
+        # Some senders do sign only the body; then anyone replaying a captured request can send a fresh timestamp.
+        if "timestamp_header" in options and options.get("signed", "body") == "body":
+            return [
+                (
+                    "timestamp_header",
+                    "the timestamp is not signed (signed: body), so tolerance_seconds gives no replay protection; "
+                    "use signed: timestamp.body if the sender signs it",
+                )
+            ]
+        return []
+
     def _spec(self, options: Mapping[str, Any], request: WebhookRequest | None = None) -> HmacSpec:
         timestamp_header = options.get("timestamp_header")
         return HmacSpec(
