@@ -5,6 +5,10 @@ Two of its behaviours are corrected here rather than worked around in every call
 
 * its `timeout` is measured from *compile* time, so a cached expression would start failing
   100 ms after it was compiled; we attach a fresh time box to every evaluation instead;
+* the time box reads the wall clock, so a trivial expression in a thread that waits for the CPU
+  (a busy container, other threads holding the interpreter lock) "times out" and its event is
+  dead-lettered; it measures the evaluating thread's CPU time instead, which only a runaway
+  expression uses up;
 * `$string()` and `&` format integers above 15 digits in exponent form (`8.2e+17`), which
   corrupts provider ids such as Shopify's; integers are printed exactly.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +25,7 @@ from jsonata import Jsonata
 from jsonata.functions import Functions
 from jsonata.jexception import JException
 from jsonata.parser import Parser
+from jsonata.timebox import Timebox
 from jsonata.utils import Utils
 
 from mapping.exceptions import ExpressionError
@@ -53,6 +59,8 @@ def _encode_exact_integers(self: Any, arg: Any) -> str:
 
 
 Functions.Encoder.encode = _encode_exact_integers  # type: ignore[method-assign]
+# The time box starts and checks on the evaluating thread (Expression.evaluate builds it there).
+Timebox.current_milli_time = staticmethod(lambda: time.thread_time() * 1000)  # type: ignore[method-assign]
 
 
 class Expression:
