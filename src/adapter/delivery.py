@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import threading
 import time
@@ -54,7 +55,7 @@ class RotatingClient(BrazeClient):
             # A key that worked is a better bet than failing the whole batch on a Secrets Manager hiccup.
             logger.warning("cannot re-read the Braze API key; keeping the current one", extra={"error": str(exc)})
             return False
-        changed = api_key != self.api_key
+        changed = not hmac.compare_digest(api_key.encode(), self.api_key.encode())
         self.api_key = api_key
         return changed
 
