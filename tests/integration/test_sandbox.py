@@ -1061,7 +1061,9 @@ def test_keep_alive_serves_several_requests_on_one_connection(sandbox: BrazeSand
             statuses.append(read_response(stream)[0])
 
     assert statuses == [201, 201, 201]
-    assert len(sandbox.requests()) == 3
+    assert len(sandbox.requests()) == 3 == sandbox.request_count()
+    sandbox.clear()
+    assert sandbox.request_count() == 0
 
 
 # --- concurrency ------------------------------------------------------------------------------------------

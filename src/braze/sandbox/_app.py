@@ -261,6 +261,10 @@ class SandboxApp:
         with self._lock:
             return self._records.requests()
 
+    def request_count(self) -> int:
+        with self._lock:
+            return self._records.request_count()
+
     def attempts(self) -> list[dict[str, Any]]:
         with self._lock:
             return self._records.attempts()

@@ -61,6 +61,9 @@ class Recorder:
     def requests(self) -> list[dict[str, Any]]:
         return copy.deepcopy(list(self._requests))
 
+    def request_count(self) -> int:
+        return len(self._requests)
+
     def clear(self) -> None:
         self._attempts.clear()
         self._requests.clear()

@@ -140,6 +140,10 @@ class BrazeSandbox:
         """Accepted (201) requests, oldest first. Same objects as GET /_sandbox/requests."""
         return self._app.requests()
 
+    def request_count(self) -> int:
+        """How many accepted requests `requests()` would return, without copying them."""
+        return self._app.request_count()
+
     def attempts(self) -> list[dict[str, Any]]:
         """Every request to a non-admin path with what it got (status, fault). GET /_sandbox/attempts."""
         return self._app.attempts()
