@@ -42,6 +42,7 @@ class StackOptions:
     braze_api_key: str | None = None
     sandbox_options: dict[str, Any] = field(default_factory=dict)
     poll: bool = True
+    pollers: int = 1  # dispatch workers running at once, like concurrent Lambda instances
     batch_size: int = 100
     batching_window: float = 0.2
     dispatch_timeout: float | None = None  # default: the template's
@@ -55,7 +56,8 @@ class LocalStack:
         self.template: StackTemplate = load_template(TEMPLATE)
         self.sandbox: Any = None
         self.gateway: LocalGateway | None = None
-        self.poller: QueuePoller | None = None
+        self.poller: QueuePoller | None = None  # the first dispatch worker
+        self.pollers: list[QueuePoller] = []
         self.resources: LocalResources | None = None
         self.signing_secrets: dict[str, str] = {}
         self.rule_versions: dict[str, str | None] = {}
@@ -83,7 +85,7 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
-        for part in (self.poller, self.gateway, self.sandbox):
+        for part in (*self.pollers, self.gateway, self.sandbox):
             if part is not None:
                 part.stop()
         if self._moto is not None:
@@ -189,12 +191,14 @@ class LocalStack:
         self.gateway = LocalGateway(routes, port=self.options.gateway_port).start()
 
     def _start_poller(self) -> None:
-        self.poller = self._new_poller().start()
+        self.pollers = [self._new_poller().start() for _ in range(max(1, self.options.pollers))]
+        self.poller = self.pollers[0]
 
     def poll_once(self, wait: float = 0.5) -> int:
         """Dispatch one batch now (for stacks started with poll=False); returns the messages handled."""
         if self.poller is None:
             self.poller = self._new_poller()
+            self.pollers = [self.poller]
         return self.poller.poll_once(wait)
 
     def _new_poller(self) -> QueuePoller:
