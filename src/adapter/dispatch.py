@@ -17,14 +17,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapter.observability import Metric, count, count_by, logger
+from adapter.observability import Metric, count, count_by, gauge, logger
 from adapter.settings import DispatchSettings
 from braze.batching import Send, build_requests
+from braze.ledger import LedgerError
 from braze.sender import EventDecision, EventResult, Sender, SendReport, SendStatus, summarize
 from mapping.engine import MappingFailure, map_events
 from mapping.events import InboundEvent
@@ -39,6 +40,8 @@ __all__ = ["Dispatcher", "MessageOutcome", "build_dispatcher"]
 NOT_BEFORE = "not_before"  # message attribute: epoch seconds before which Braze is not asked again
 MAX_SQS_DELAY = 900
 MAX_VISIBILITY = 43_200
+HELD_CHECK_SECONDS = 60  # each container counts held sends (one ledger query) at most this often
+HELD_COUNT_LIMIT = 1000  # the gauge says "1000" for 1000 or more: only > 0 matters to the alarm
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class Dispatcher:
         self.s3 = s3
         self.sqs = sqs
         self.clock = clock
+        self._held_checked_at: float | None = None
 
     def handle(self, records: Sequence[dict[str, Any]], deadline: float | None = None) -> list[MessageOutcome]:
         """Process one batch; applies DLQ copies, re-queues and visibility delays, returns decisions."""
@@ -98,6 +102,8 @@ class Dispatcher:
                     index, EventDecision.RETRY, "waiting for the Braze rate-limit reset", waiting[index]
                 )
             outcomes.append(self._apply(item.record, result, origin.get(index)))
+        self._count_events(parsed, outcomes)
+        self._publish_held(sum(r.status is SendStatus.HELD and r.newly_held for r in reports), deadline)
         return outcomes
 
     # --- parsing --------------------------------------------------------------------------------
@@ -277,6 +283,31 @@ class Dispatcher:
                 count_by(metric_of[status], keys)
         if failures:
             count(Metric.MAPPING_ERRORS, len(failures))
+
+    def _count_events(self, parsed: list[_Parsed], outcomes: list[MessageOutcome]) -> None:
+        metric_of = {EventDecision.RETRY: Metric.RETRIED, EventDecision.DEAD_LETTER: Metric.DEAD_LETTERED}
+        tally: Counter[tuple[str, str | None]] = Counter()
+        for item, outcome in zip(parsed, outcomes, strict=True):
+            if outcome.decision in metric_of:
+                tally[metric_of[outcome.decision], item.event.source if item.event else None] += 1
+        for (metric, source), value in tally.items():
+            # A message too broken to name its source is counted without one.
+            count(metric, value, **({"source": source} if source else {}))
+
+    def _publish_held(self, newly_held: int, deadline: float | None) -> None:
+        """Gauge `SendsHeld`, so UnknownSendsAlarm stays in ALARM until an operator settles every held
+        send, instead of clearing once no send has newly become unknown for a while."""
+        now = self.clock()
+        due = self._held_checked_at is None or now - self._held_checked_at >= HELD_CHECK_SECONDS
+        if not (due or newly_held) or (deadline is not None and deadline - time.monotonic() < 1.0):
+            return
+        try:
+            held = self.sender.ledger.count_needing_attention("unknown", HELD_COUNT_LIMIT)
+        except LedgerError as exc:  # no datapoint: the alarm keeps its state
+            logger.warning("could not count held sends", extra={"error": str(exc)})
+            return
+        self._held_checked_at = now
+        gauge(Metric.HELD, max(held, newly_held))  # the index may not show this batch's new ones yet
 
 
 def _string_attributes(record: dict[str, Any]) -> dict[str, dict[str, str]]:

@@ -22,7 +22,7 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from sources.redaction import REDACTED, mask_email, redact_headers
 
-__all__ = ["NAMESPACE", "SERVICE", "Metric", "count", "count_by", "logger", "tracer"]
+__all__ = ["NAMESPACE", "SERVICE", "Metric", "count", "count_by", "gauge", "logger", "tracer"]
 
 SERVICE = "braze-webhook-adapter"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "BrazeWebhookAdapter")
@@ -43,7 +43,8 @@ class Metric:
     SENT = "SendsSent"
     DUPLICATE_SENDS = "SendsDuplicate"
     RATE_LIMITED = "SendsRateLimited"
-    UNKNOWN = "SendsUnknown"
+    UNKNOWN = "SendsUnknown"  # sends that became unknown (counted once each)
+    HELD = "SendsHeld"  # gauge: unknown sends waiting for an operator right now
     FAILED = "SendsFailed"
     RETRIED = "EventsRetried"
     DEAD_LETTERED = "EventsDeadLettered"
@@ -90,6 +91,14 @@ def count(name: str, value: float = 1, **dimensions: str) -> None:
     with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE) as metric:
         for key, dimension in dimensions.items():
             metric.add_dimension(name=key, value=dimension)
+
+
+def gauge(name: str, value: float) -> None:
+    """Emit a level (not an increment), zero included, with no dimension but Powertools' `service`."""
+    if is_metrics_disabled():
+        return
+    with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE):
+        pass
 
 
 def count_by(name: str, keys: Iterable[tuple[str, str]]) -> None:

@@ -231,6 +231,7 @@ def _arns(template: StackTemplate) -> dict[str, str]:
         "dlq": template.resolve({"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]}),
         "other queue": f"arn:aws:sqs:{REGION}:{ACCOUNT}:someone-elses-queue",
         "table": template.resolve({"Fn::GetAtt": ["LedgerTable", "Arn"]}),
+        "attention index": template.resolve({"Fn::GetAtt": ["LedgerTable", "Arn"]}) + "/index/attention-index",
         "signing secret": secret + template.parameters["WebhookSecretsPrefix"] + "stripe-AbCdEf",
         "braze key": secret + template.parameters["BrazeApiKeySecret"] + "-Zx81Qa",
         "other secret": secret + "prod/database-Qw12Er",
@@ -241,6 +242,8 @@ def _arns(template: StackTemplate) -> dict[str, str]:
 INGRESS_CAN = [
     ("s3:GetObject", "rules"),
     ("s3:ListBucket", "bucket"),
+    ("s3:ListBucketVersions", "bucket"),  # an invalid newest rule file: the rule store looks back
+    ("s3:GetObjectVersion", "rules"),
     ("s3:PutObject", "archive"),
     ("sqs:SendMessage", "queue"),
     ("dynamodb:PutItem", "table"),
@@ -256,13 +259,18 @@ INGRESS_CANNOT = [
     ("sqs:SendMessage", "dlq"),
     ("s3:PutObject", "rules"),  # cannot publish rules
     ("s3:GetObject", "archive"),  # cannot read back what it archived
+    ("s3:GetObjectVersion", "archive"),
     ("s3:DeleteObject", "archive"),
     ("dynamodb:Scan", "table"),
     ("dynamodb:Query", "table"),
+    ("dynamodb:Query", "attention index"),
 ]
 DISPATCH_CAN = [
     ("s3:GetObject", "rules"),
     ("s3:GetObject", "archive"),
+    ("s3:ListBucketVersions", "bucket"),  # an invalid newest rule file: the rule store looks back
+    ("s3:GetObjectVersion", "rules"),
+    ("dynamodb:Query", "attention index"),  # the SendsHeld gauge
     ("sqs:ReceiveMessage", "queue"),
     ("sqs:DeleteMessage", "queue"),
     ("sqs:ChangeMessageVisibility", "queue"),
@@ -278,6 +286,9 @@ DISPATCH_CANNOT = [
     ("s3:PutObject", "rules"),
     ("s3:PutObject", "archive"),
     ("s3:DeleteObject", "archive"),
+    ("s3:GetObjectVersion", "archive"),
+    ("dynamodb:Query", "table"),  # the index holds only held and failed sends; the table holds everything
+    ("dynamodb:Scan", "table"),
     ("secretsmanager:GetSecretValue", "other secret"),
 ]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from adapter.dispatch import Dispatcher
 from adapter.observability import SERVICE, Metric
 from adapter.settings import DispatchSettings
+from braze.ledger import LedgerError
 from braze.sender import SendReport, SendStatus
 from mapping.ruleset import parse_ruleset
 
@@ -86,7 +88,7 @@ def record(user: str | None, index: int = 0, receives: int = 1) -> dict[str, Any
     return {
         "messageId": f"m{index}",
         "receiptHandle": f"r{index}",
-        "body": json.dumps({"user": user}) if user else "not json",
+        "body": json.dumps({"user": user, "n": index}) if user else "not json",
         "messageAttributes": attributes if user else {},
         "attributes": {"ApproximateReceiveCount": str(receives)},
     }
@@ -97,13 +99,25 @@ def ledger() -> FakeLedger:
     return FakeLedger()
 
 
+class Clock:
+    now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture
-def dispatcher(ledger, monkeypatch) -> Dispatcher:
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def dispatcher(ledger, clock, monkeypatch) -> Dispatcher:
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", SERVICE)
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     monkeypatch.delenv("POWERTOOLS_DEV", raising=False)
     settings = DispatchSettings(queue_url="q", dead_letter_queue_url="dlq", max_receive_count=3)
-    return Dispatcher(settings, FakeStore(), FakeSender(ledger), s3=None, sqs=FakeSqs())
+    return Dispatcher(settings, FakeStore(), FakeSender(ledger), s3=None, sqs=FakeSqs(), clock=clock)
 
 
 @pytest.fixture
@@ -140,3 +154,75 @@ def test_sends_unknown_counts_a_send_once_when_it_becomes_unknown(dispatcher, me
 def test_a_send_met_again_while_held_is_not_counted(dispatcher, metrics):
     dispatcher.handle([record("held-earlier", 0)])
     assert only(metrics(), Metric.UNKNOWN) == []
+
+
+# --- events retried and dead-lettered ------------------------------------------------------------
+
+
+def test_retried_and_dead_lettered_events_are_counted_per_source(dispatcher, metrics):
+    outcomes = dispatcher.handle(
+        [
+            record("sent", 0),
+            record("braze-5xx", 1),
+            record("braze-5xx", 2),
+            record("refused", 3),
+            record("braze-5xx", 4, receives=3),  # the last attempt: dead-lettered with a reason
+            record(None, 5),  # unreadable: no source to name
+        ]
+    )
+    assert [o.decision.value for o in outcomes] == [
+        "done",
+        "retry",
+        "retry",
+        "dead_letter",
+        "dead_letter",
+        "dead_letter",
+    ]
+    found = metrics()
+    assert only(found, Metric.RETRIED) == [({"source": "shop"}, 2.0)]
+    assert only(found, Metric.DEAD_LETTERED) == [({"source": "shop"}, 2.0), ({}, 1.0)]
+
+
+def test_a_batch_that_all_goes_well_counts_no_retries_or_dead_letters(dispatcher, metrics):
+    dispatcher.handle([record("sent", 0), record("held-earlier", 1)])
+    found = metrics()
+    assert only(found, Metric.RETRIED) == only(found, Metric.DEAD_LETTERED) == []
+
+
+# --- the held-sends gauge ------------------------------------------------------------------------
+
+
+def test_held_sends_gauge_is_published_zero_included_at_most_once_a_minute(dispatcher, ledger, clock, metrics):
+    dispatcher.handle([record("sent", 0)])
+    assert only(metrics(), Metric.HELD) == [({}, 0.0)]  # a zero is what lets the alarm clear
+    ledger.held = 2  # e.g. held by another container meanwhile
+    clock.now += 30
+    dispatcher.handle([record("sent", 1)])
+    assert only(metrics(), Metric.HELD) == [] and ledger.queries == 1
+    clock.now += 30
+    dispatcher.handle([record("sent", 2)])
+    assert only(metrics(), Metric.HELD) == [({}, 2.0)] and ledger.queries == 2
+
+
+def test_a_batch_that_holds_a_send_publishes_the_gauge_at_once(dispatcher, ledger, clock, metrics):
+    dispatcher.handle([record("sent", 0)])
+    metrics()
+    clock.now += 1
+    ledger.held = 0  # the index has not caught up with the send just held
+    dispatcher.handle([record("timed-out", 1)])
+    assert only(metrics(), Metric.HELD) == [({}, 1.0)]
+
+
+def test_no_gauge_when_the_ledger_cannot_be_read_and_the_batch_still_succeeds(dispatcher, ledger, metrics):
+    def unavailable(state, limit):
+        raise LedgerError("DynamoDB query: throttled")
+
+    ledger.count_needing_attention = unavailable
+    outcomes = dispatcher.handle([record("sent", 0)])
+    assert [o.decision.value for o in outcomes] == ["done"]
+    assert only(metrics(), Metric.HELD) == []
+
+
+def test_no_ledger_query_when_the_invocation_is_out_of_time(dispatcher, ledger, metrics):
+    dispatcher.handle([record("held-earlier", 0)], deadline=time.monotonic() + 0.5)
+    assert ledger.queries == 0 and only(metrics(), Metric.HELD) == []
