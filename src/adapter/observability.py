@@ -9,6 +9,7 @@ because importing it costs ~185 ms of cold start.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -22,7 +23,7 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from sources.redaction import REDACTED, mask_email, redact_headers
 
-__all__ = ["NAMESPACE", "SERVICE", "Metric", "count", "count_by", "gauge", "logger", "tracer"]
+__all__ = ["NAMESPACE", "SERVICE", "Metric", "count", "count_by", "gauge", "logger", "route_library_logs", "tracer"]
 
 SERVICE = "braze-webhook-adapter"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "BrazeWebhookAdapter")
@@ -75,6 +76,25 @@ class _MaskingFormatter(LambdaPowertoolsFormatter):
 
 
 logger = Logger(service=SERVICE, logger_formatter=_MaskingFormatter())
+LIBRARY_PACKAGES = ("adapter", "braze", "mapping", "sources")
+
+
+def route_library_logs() -> None:
+    """Send our packages' standard-library loggers through the masked JSON handler.
+
+    braze/, mapping/ and sources/ log with `logging.getLogger(__name__)` so they do not depend on
+    Powertools; in Lambda those records would reach the runtime's root handler as plain text,
+    without the e-mail masking and redaction above. Configuring the package loggers (not each
+    module's) works whatever order modules are imported in.
+    """
+    handler = logger.registered_handler
+    for name in LIBRARY_PACKAGES:
+        package = logging.getLogger(name)
+        if handler not in package.handlers:
+            package.addHandler(handler)
+        package.setLevel(logger.log_level)
+        package.propagate = False  # the root handler would print each record a second time
+
 
 if os.environ.get("BRAZE_ADAPTER_TRACING", "").lower() == "true":
     from aws_lambda_powertools import Tracer

@@ -12,10 +12,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from adapter.dispatch import Dispatcher, build_dispatcher
-from adapter.observability import logger
+from adapter.observability import logger, route_library_logs
 from adapter.settings import DispatchSettings, load_settings
 from braze.sender import EventDecision
 
+route_library_logs()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 _dispatcher: Dispatcher | None = None
 SAFETY_MARGIN_SECONDS = 3.0  # left for reporting the batch after the last send

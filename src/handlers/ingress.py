@@ -11,9 +11,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from adapter.ingress import Receiver, build_receiver
-from adapter.observability import logger
+from adapter.observability import logger, route_library_logs
 from adapter.settings import IngressSettings, load_settings
 
+route_library_logs()
 app = APIGatewayHttpResolver()
 _receiver: Receiver | None = None
 

@@ -9,13 +9,17 @@ enough part on its own, so a leaked digest is found even without its ``v1=`` in 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import re
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-__all__ = ["EMAIL", "Leak", "Needles", "emails_in", "find_leaks"]
+__all__ = ["EMAIL", "Leak", "Needles", "capture_all_logs", "emails_in", "find_leaks"]
 
 # The same shape sources/redaction.py masks; kept separate so the test does not trust the code under test.
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -88,3 +92,59 @@ def find_leaks(text: str, needles: Needles, where: str) -> list[Leak]:
                     found.append(Leak(kind, label, form, where, context))
                     break
     return found
+
+
+# --- capturing every log channel --------------------------------------------------------------
+
+PROJECT_LOGGERS = ("adapter", "braze", "mapping", "sources", "handlers", "aws_lambda_powertools")
+
+
+class _EverythingFormatter(logging.Formatter):
+    """Message, exception and every `extra` attribute: what a JSON log formatter would print."""
+
+    _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = {k: v for k, v in vars(record).items() if k not in self._STANDARD}
+        return f"{line} {extras!r}" if extras else line
+
+
+@contextlib.contextmanager
+def capture_all_logs():
+    from aws_lambda_powertools.logging.filters import SuppressFilter
+
+    from adapter.observability import SERVICE, logger
+
+    tee = io.StringIO()
+    previous_level = logger.log_level
+    powertools_handlers = [h for h in logger.handlers if isinstance(h, logging.StreamHandler)]
+    previous_streams = [h.setStream(tee) for h in powertools_handlers]
+    capture = logging.StreamHandler(tee)
+    capture.setLevel(logging.DEBUG)
+    capture.setFormatter(_EverythingFormatter("%(levelname)s %(name)s %(message)s"))
+    capture.addFilter(SuppressFilter(SERVICE))  # what Powertools adds to Lambda's root handler
+    levels = {name: logging.getLogger(name).level for name in PROJECT_LOGGERS}
+    logger.setLevel(logging.DEBUG)
+    logging.getLogger().addHandler(capture)
+    package = logging.getLogger("aws_lambda_powertools")  # propagate=False unless POWERTOOLS_DEBUG
+    package.addHandler(capture)
+    for name in PROJECT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    try:
+        with (
+            contextlib.redirect_stdout(tee),
+            contextlib.redirect_stderr(tee),
+            warnings.catch_warnings(record=True) as caught,
+        ):
+            warnings.simplefilter("always")
+            yield tee
+        tee.write("".join(f"WARNING {w.category.__name__}: {w.message}\n" for w in caught))
+    finally:
+        logging.getLogger().removeHandler(capture)
+        package.removeHandler(capture)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+        logger.setLevel(previous_level)
+        for handler, stream in zip(powertools_handlers, previous_streams, strict=True):
+            handler.setStream(stream)

@@ -56,3 +56,24 @@ def test_ordinary_lines_are_untouched():
     line = _logged("event dead-lettered", message_id="m-1", reason="Braze refused this recipient: ada@example.com")
     assert line["message"] == "event dead-lettered" and line["message_id"] == "m-1"
     assert line["reason"] == "Braze refused this recipient: a***@example.com"
+
+
+def test_library_loggers_write_masked_json_lines_once():
+    import handlers.dispatch  # noqa: F401  (importing a handler routes the library loggers)
+
+    stream = io.StringIO()
+    handler = logger.registered_handler
+    previous = handler.setStream(stream)
+    root_records: list[logging.LogRecord] = []
+    spy = logging.Handler()
+    spy.emit = root_records.append  # type: ignore[method-assign]
+    logging.getLogger().addHandler(spy)
+    try:
+        logging.getLogger("braze.sender").warning("could not record", extra={"who": "ada@example.com"})
+    finally:
+        logging.getLogger().removeHandler(spy)
+        handler.setStream(previous)
+    line = json.loads(stream.getvalue())
+    assert line["message"] == "could not record" and line["who"] == "a***@example.com"
+    assert line["service"] == "braze-webhook-adapter"
+    assert root_records == []  # not printed a second time, unmasked, by Lambda's root handler

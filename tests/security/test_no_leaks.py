@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import io
 import json
 import logging
 import time
@@ -47,7 +46,7 @@ from typing import Any
 import pytest
 import requests
 import yaml
-from leakscan import Needles, emails_in, find_leaks
+from leakscan import Needles, capture_all_logs, emails_in, find_leaks
 
 from adapter.local.stack import LocalStack, StackOptions
 from braze.sandbox import BrazeSandbox, parse_api_keys
@@ -99,61 +98,9 @@ CANARIES = {
     "warning": "canary-SEC-warning-7d19aa",
 }
 CANARY_EMAIL = "canary.person@leak-check.example"
-PROJECT_LOGGERS = ("adapter", "braze", "mapping", "sources", "handlers", "aws_lambda_powertools")
 
 
 # --- capturing every log channel --------------------------------------------------------------
-
-
-class _EverythingFormatter(logging.Formatter):
-    """Message, exception and every `extra` attribute: what a JSON log formatter would print."""
-
-    _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        extras = {k: v for k, v in vars(record).items() if k not in self._STANDARD}
-        return f"{line} {extras!r}" if extras else line
-
-
-@contextlib.contextmanager
-def capture_all_logs():
-    from aws_lambda_powertools.logging.filters import SuppressFilter
-
-    from adapter.observability import SERVICE, logger
-
-    tee = io.StringIO()
-    previous_level = logger.log_level
-    powertools_handlers = [h for h in logger.handlers if isinstance(h, logging.StreamHandler)]
-    previous_streams = [h.setStream(tee) for h in powertools_handlers]
-    capture = logging.StreamHandler(tee)
-    capture.setLevel(logging.DEBUG)
-    capture.setFormatter(_EverythingFormatter("%(levelname)s %(name)s %(message)s"))
-    capture.addFilter(SuppressFilter(SERVICE))  # what Powertools adds to Lambda's root handler
-    levels = {name: logging.getLogger(name).level for name in PROJECT_LOGGERS}
-    logger.setLevel(logging.DEBUG)
-    logging.getLogger().addHandler(capture)
-    package = logging.getLogger("aws_lambda_powertools")  # propagate=False unless POWERTOOLS_DEBUG
-    package.addHandler(capture)
-    for name in PROJECT_LOGGERS:
-        logging.getLogger(name).setLevel(logging.DEBUG)
-    try:
-        with (
-            contextlib.redirect_stdout(tee),
-            contextlib.redirect_stderr(tee),
-            warnings.catch_warnings(record=True) as caught,
-        ):
-            warnings.simplefilter("always")
-            yield tee
-        tee.write("".join(f"WARNING {w.category.__name__}: {w.message}\n" for w in caught))
-    finally:
-        logging.getLogger().removeHandler(capture)
-        package.removeHandler(capture)
-        for name, level in levels.items():
-            logging.getLogger(name).setLevel(level)
-        logger.setLevel(previous_level)
-        for handler, stream in zip(powertools_handlers, previous_streams, strict=True):
-            handler.setStream(stream)
 
 
 def plant_canaries() -> None:
@@ -447,9 +394,13 @@ def test_every_log_channel_is_captured_and_scanned(traffic):
     needles.add("email", "planted address", CANARY_EMAIL)
     found = {(leak.kind, leak.label) for leak in find_leaks(traffic.logs, needles, "logs")}
     assert {label for kind, label in found if kind == "canary"} == set(CANARIES)
-    assert ("email", "planted address") in found  # through the stdlib logger, which does not mask
-    masked = [line for line in traffic.logs.splitlines() if CANARIES["powertools"] in line]
-    assert masked and all(CANARY_EMAIL not in line and "c***@leak-check.example" in line for line in masked)
+    # The planted address is masked in every channel, the library (stdlib) loggers' included...
+    assert ("email", "planted address") not in found
+    for channel in ("powertools", "stdlib"):
+        masked = [line for line in traffic.logs.splitlines() if CANARIES[channel] in line]
+        assert masked and all("c***@leak-check.example" in line for line in masked), channel
+    # ...and the scanner would have found it unmasked.
+    assert find_leaks(f"planted {CANARY_EMAIL}", needles, "probe")
     # and the handlers did log at DEBUG, with the incoming events
     assert '"level":"DEBUG"' in traffic.logs.replace(" ", "")
     assert "rawPath" in traffic.logs and "Records" in traffic.logs
