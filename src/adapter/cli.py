@@ -61,7 +61,7 @@ def _run_sandbox(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from adapter.ops import OpsError
+    from adapter.ops import OpsError, UsageError
 
     args = build_parser().parse_args(argv)
     try:
@@ -70,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # `braze-adapter map ... | head`
         return 0
+    except UsageError as exc:
+        print(f"braze-adapter: {exc}", file=sys.stderr)
+        return 2
     except OpsError as exc:
         print(f"braze-adapter: {exc}", file=sys.stderr)
         return 1

@@ -36,7 +36,7 @@ from sources.presets import get_preset
 from sources.redaction import redact_headers
 from sources.request import WebhookRequest
 
-__all__ = ["IngressResponse", "Receiver"]
+__all__ = ["IngressResponse", "Receiver", "archive_key"]
 
 _UNSAFE_KEY_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -187,7 +187,7 @@ class Receiver:
     ) -> dict[str, Any]:
         headers = redact_headers(inbound.headers)
         day = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%d")
-        key = f"{self.settings.archive_prefix}{config.source}/{day}/{_safe_key(event_id)}.json"
+        key = archive_key(self.settings.archive_prefix, config.source, day, event_id)
         raw = inbound.raw or b""
         record = {
             "source": config.source,
@@ -275,6 +275,11 @@ def _query(event: dict[str, Any]) -> dict[str, Any]:
     # Keep repeated parameters as lists, like form bodies (API Gateway joins them with commas).
     parsed = parse_qs(event.get("rawQueryString") or "", keep_blank_values=True)
     return {name: values[0] if len(values) == 1 else values for name, values in parsed.items()}
+
+
+def archive_key(prefix: str, source: str, day: str, event_id: str) -> str:
+    """Where an accepted webhook is archived (`replay` and `ledger resolve` look it up here)."""
+    return f"{prefix}{source}/{day}/{_safe_key(event_id)}.json"
 
 
 def _safe_key(event_id: str) -> str:

@@ -2,20 +2,26 @@
 
 They work the same against the local stack (`make run`; found through `.local/stack.json`) and
 against AWS (the normal credential chain, resources read from the CloudFormation stack outputs).
+Commands that send (replay, resolve --retry) send to the Braze endpoint the stack itself sends to.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import Any
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from adapter.settings import DispatchSettings, load_settings
+from adapter.settings import DispatchSettings, SettingsError, load_settings
 
-__all__ = ["Stack", "connect", "redrive", "replay", "rollback_rules"]
+if TYPE_CHECKING:
+    from braze.batching import BrazeRequest, Send
+
+__all__ = ["OpsError", "Redriven", "Stack", "UsageError", "connect", "redrive", "replay", "rollback_rules"]
 
 OUTPUTS = {
     "RulesBucketName": "bucket",
@@ -25,8 +31,15 @@ OUTPUTS = {
 }
 
 
+DEFAULT_API_KEY = "secretsmanager:braze-adapter/braze#api_key"  # the template's default BrazeApiKeySecret
+
+
 class OpsError(Exception):
     """An operation cannot run (no stack found, missing resource, bad arguments)."""
+
+
+class UsageError(OpsError):
+    """The operator has to say something the command cannot work out (exit code 2, like bad arguments)."""
 
 
 @dataclass
@@ -39,23 +52,39 @@ class Stack:
     dead_letter_queue_url: str
     session: Any
     local: bool = False
+    name: str = "local"
+    # The Braze instance this stack's dispatch function sends to (None: the stack does not say).
+    braze_endpoint: str | None = None
+    braze_api_key: str | None = None
 
     def client(self, name: str) -> Any:
         return self.session.client(name)
 
-    def dispatch_settings(self) -> DispatchSettings:
-        """Dispatch settings for sending from this machine (replay, resolve --retry)."""
-        base = load_settings(DispatchSettings)
-        from dataclasses import replace
+    def dispatch_settings(self, braze_endpoint: str | None = None) -> DispatchSettings:
+        """Settings for sending from this machine (replay, resolve --retry) to this stack's Braze.
 
+        The ledger's `sent` means sent to the stack's own endpoint, so that comes first; only an
+        explicit `braze_endpoint` (--braze-endpoint) overrides it, and BRAZE_ADAPTER_BRAZE_ENDPOINT
+        only fills in for a stack that does not say.
+        """
+        try:
+            base = load_settings(DispatchSettings)
+        except SettingsError as exc:
+            raise UsageError(str(exc)) from exc
+        endpoint = braze_endpoint or self.braze_endpoint or base.braze_endpoint
+        if not endpoint:
+            raise UsageError(
+                f"stack {self.name!r} has no BrazeEndpoint parameter: pass --braze-endpoint URL "
+                "or set BRAZE_ADAPTER_BRAZE_ENDPOINT"
+            )
         return replace(
             base,
             ledger_table=self.table,
             rules_bucket=self.bucket,
             queue_url=self.queue_url,
             dead_letter_queue_url=self.dead_letter_queue_url,
-            braze_endpoint=base.braze_endpoint or os.environ.get("BRAZE_REST_ENDPOINT") or _local_braze(),
-            braze_api_key=base.braze_api_key or "secretsmanager:braze-adapter/braze#api_key",
+            braze_endpoint=endpoint,
+            braze_api_key=self.braze_api_key or base.braze_api_key or DEFAULT_API_KEY,
         )
 
 
@@ -79,27 +108,31 @@ def connect(stack_name: str | None = None) -> Stack:
             resources["dead_letter_queue_url"],
             boto3.Session(region_name="us-east-1"),
             local=True,
+            braze_endpoint=state.get("braze_url"),
+            braze_api_key=DEFAULT_API_KEY,  # where the local stack stores its key, in moto
         )
     session = boto3.Session()
     name = stack_name or "braze-adapter"
     try:
-        outputs = session.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0].get("Outputs", [])
+        described = session.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
     except Exception as exc:
         raise OpsError(
             f"no local stack running (make run) and cannot read CloudFormation stack {name!r}: {exc}"
         ) from exc
+    outputs = described.get("Outputs", [])
     found = {OUTPUTS[o["OutputKey"]]: o["OutputValue"] for o in outputs if o["OutputKey"] in OUTPUTS}
     missing = set(OUTPUTS.values()) - set(found)
     if missing:
         raise OpsError(f"stack {name!r} lacks outputs: {', '.join(sorted(missing))}")
-    return Stack(session=session, **found)
-
-
-def _local_braze() -> str | None:
-    from adapter.local.stack import read_state
-
-    state = read_state()
-    return state["braze_url"] if state else None
+    parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in described.get("Parameters", [])}
+    secret = parameters.get("BrazeApiKeySecret")
+    return Stack(
+        session=session,
+        name=name,
+        braze_endpoint=parameters.get("BrazeEndpoint"),
+        braze_api_key=f"secretsmanager:{secret}#api_key" if secret else None,  # as template.yaml builds it
+        **found,
+    )
 
 
 # --- rules ------------------------------------------------------------------------------------
@@ -143,31 +176,64 @@ def rollback_rules(stack: Stack, key: str, to_version: str | None = None) -> str
 # --- dead-letter queue -----------------------------------------------------------------------------
 
 
-def redrive(stack: Stack, limit: int | None = None, progress: Callable[[int], None] | None = None) -> int:
-    """Move dead-lettered messages back to the queue (their `error` attribute is dropped)."""
+REDRIVE_HIDE_SECONDS = 300  # how long a received message stays out of sight during a run
+
+
+@dataclass(frozen=True)
+class Redriven:
+    moved: int
+    came_back: int  # same body as one moved in this run (it failed again): left in the dead-letter queue
+
+
+def redrive(stack: Stack, limit: int | None = None, progress: Callable[[int], None] | None = None) -> Redriven:
+    """Move the messages in the dead-letter queue back to the queue, each at most once per run.
+
+    An event that fails again comes back as a new message (new id) with the same body, because
+    dispatch copies the body: so moved bodies are remembered and such copies are left where they
+    are. Nothing beyond the depth at the start is moved, so the run ends even while new dead
+    letters keep arriving. The `error` and `failed_at` attributes are dropped.
+    """
     sqs = stack.client("sqs")
-    moved = 0
-    while limit is None or moved < limit:
+    dlq = stack.dead_letter_queue_url
+    depth = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    budget = int(depth["ApproximateNumberOfMessages"])
+    if limit is not None:
+        budget = min(budget, limit)
+    moved_bodies: set[bytes] = set()
+    came_back: dict[str, str] = {}  # message id -> latest receipt handle
+    while len(moved_bodies) < budget:
         batch = sqs.receive_message(
-            QueueUrl=stack.dead_letter_queue_url,
-            MaxNumberOfMessages=min(10, (limit - moved) if limit else 10),
+            QueueUrl=dlq,
+            MaxNumberOfMessages=min(10, budget - len(moved_bodies)),
             MessageAttributeNames=["All"],
             WaitTimeSeconds=1,
+            VisibilityTimeout=REDRIVE_HIDE_SECONDS,
         ).get("Messages", [])
         if not batch:
             break
         for message in batch:
+            body = hashlib.sha256(message["Body"].encode()).digest()
+            if body in moved_bodies:
+                came_back[message["MessageId"]] = message["ReceiptHandle"]
+                continue
             attributes = {
                 name: value
                 for name, value in (message.get("MessageAttributes") or {}).items()
                 if name not in ("error", "failed_at", "not_before")
             }
             sqs.send_message(QueueUrl=stack.queue_url, MessageBody=message["Body"], MessageAttributes=attributes)
-            sqs.delete_message(QueueUrl=stack.dead_letter_queue_url, ReceiptHandle=message["ReceiptHandle"])
-            moved += 1
+            sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+            moved_bodies.add(body)
         if progress:
-            progress(moved)
-    return moved
+            progress(len(moved_bodies))
+    # Show the copies that came back again now, for `receive-message` and the depth alarm (if this
+    # is never reached, they reappear after REDRIVE_HIDE_SECONDS anyway).
+    handles = list(came_back.values())
+    for start in range(0, len(handles), 10):
+        chunk = handles[start : start + 10]
+        entries = [{"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0} for i, h in enumerate(chunk)]
+        sqs.change_message_visibility_batch(QueueUrl=dlq, Entries=entries)
+    return Redriven(len(moved_bodies), len(came_back))
 
 
 # --- replay ------------------------------------------------------------------------------------
@@ -192,21 +258,22 @@ def replay(
     end: date,
     *,
     dry_run: bool,
+    braze_endpoint: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Map archived events with the current rules and send what the ledger has not sent yet.
 
     With `dry_run` nothing is sent: the Braze requests are returned with, per idempotency key,
-    whether the ledger already has it as sent.
+    whether a real replay would send it now (`would_send`).
     """
     import base64
 
-    from braze.ledger import Ledger
     from mapping.engine import map_events
     from mapping.events import InboundEvent
     from mapping.ruleset import parse_ruleset
     from sources.body import parse_body
 
+    settings = None if dry_run else stack.dispatch_settings(braze_endpoint)  # before any work: it may refuse
     ruleset = _current_rules(stack, source, parse_ruleset)
     events = []
     for record in archived_events(stack, source, start, end):
@@ -229,24 +296,42 @@ def replay(
     result = map_events(ruleset, events)
     requests = result.requests()
     summary: dict[str, Any] = {"events": len(events), "errors": [e.to_json() for e in result.errors]}
-    if dry_run:
-        ledger = Ledger(stack.table, stack.client("dynamodb"))
-        summary["requests"] = [
-            {
-                **request.to_json(),
-                "already_sent": [(ledger.get(key) or {}).get("state") == "sent" for key in request.idempotency_keys],
-            }
-            for request in requests
-        ]
+    if settings is None:
+        summary["requests"] = _planned(stack, requests)
+        summary["would_send"] = sum(flag for r in summary["requests"] for flag in r["would_send"])
         return summary
     from adapter.delivery import build_sender
 
-    reports = build_sender(stack.dispatch_settings(), stack.client("dynamodb")).send(requests)
+    reports = build_sender(settings, stack.client("dynamodb")).send(requests)
     counts: dict[str, int] = {}
     for report in reports:
         counts[report.status.value] = counts.get(report.status.value, 0) + 1
     summary["sends"] = counts
     return summary
+
+
+def _planned(stack: Stack, requests: list[BrazeRequest]) -> list[dict[str, Any]]:
+    """Each request with, per key, whether a real replay would send it now."""
+    from braze.ledger import Ledger
+
+    ledger = Ledger(stack.table, stack.client("dynamodb"))
+    now = time.time()
+    return [
+        {**request.to_json(), "would_send": [would_send(ledger.get(s.idempotency_key), s, now) for s in request.sends]}
+        for request in requests
+    ]
+
+
+def would_send(item: dict[str, Any] | None, send: Send, now: float) -> bool:
+    """Whether sending `send` now would claim its ledger `item`: the claim condition of
+    `Ledger.claim`, read-only, for the dry run. Keep the two in step (tests/integration/test_ops.py
+    checks that a dry run and a real replay agree)."""
+    if item is None or ("expires_at" in item and item["expires_at"] < now):
+        return True  # never sent, or forgotten: expiry decides, not when DynamoDB's TTL deletes it
+    state, lease_over = item.get("state"), item.get("lease_until", now) < now
+    if state == "failed" or (state == "claimed" and lease_over):
+        return True
+    return send.on_ambiguous == "retry" and (state == "unknown" or (state == "sending" and lease_over))
 
 
 def _current_rules(stack: Stack, source: str, parse: Callable[..., Any]) -> Any:
@@ -264,8 +349,15 @@ def _current_rules(stack: Stack, source: str, parse: Callable[..., Any]) -> Any:
 # --- ledger ------------------------------------------------------------------------------------
 
 
-def resolve(stack: Stack, key: str, *, sent: bool) -> str:
-    """Settle a held (`unknown`) or `failed` send: record it as sent, or send its kept request again."""
+ARCHIVE_DAYS = 30  # the archive's expire-archive lifecycle rule
+
+
+def resolve(stack: Stack, key: str, *, sent: bool, braze_endpoint: str | None = None) -> str:
+    """Settle a held (`unknown`) or `failed` send: record it as sent, or send it again.
+
+    Sending again uses the kept request; a send without one (its worker died mid-request) is
+    released instead, to be sent by the next replay or redrive of its event.
+    """
     from braze.batching import BrazeRequest, Destination, Send
     from braze.ledger import Ledger
 
@@ -279,7 +371,10 @@ def resolve(stack: Stack, key: str, *, sent: bool) -> str:
         ledger.resolve_sent(key, "resolved by an operator: Braze sent it")
         return "marked sent"
     if "request" not in item:
-        raise OpsError(f"{key} has no kept request to send again; replay its event instead")
+        if item["state"] == "unknown" and not ledger.release_held(key):
+            raise OpsError(f"{key} changed meanwhile; look at it again with `ledger show`")
+        how = _how_to_send_again(stack, item)
+        return f"released {key}: it kept no request, so the next replay or redrive of its event sends it\n{how}"
     kept = json.loads(item["request"])
     send = Send(
         path=kept["path"],
@@ -294,6 +389,33 @@ def resolve(stack: Stack, key: str, *, sent: bool) -> str:
     )
     from adapter.delivery import build_sender
 
-    sender = build_sender(stack.dispatch_settings(), stack.client("dynamodb"))
+    sender = build_sender(stack.dispatch_settings(braze_endpoint), stack.client("dynamodb"))
     report = sender.send([BrazeRequest(send.path, send.destination, send.body, [send])])[0]
     return f"{report.status.value}: {report.reason}" if report.reason else report.status.value
+
+
+def _how_to_send_again(stack: Stack, item: dict[str, Any]) -> str:
+    """The command that sends a released key: replay of the day its webhook was archived, if it was."""
+    from botocore.exceptions import ClientError
+
+    from adapter.ingress import archive_key
+
+    source, event_id = item.get("source", ""), item.get("event_id", "")
+    s3 = stack.client("s3")
+    # The event was archived before its send was last updated: look back from then, as far as the archive keeps.
+    last = datetime.fromtimestamp(item.get("updated_at", time.time()), UTC).date()
+    for back in range(ARCHIVE_DAYS + 1):
+        day = (last - timedelta(days=back)).isoformat()
+        try:
+            s3.head_object(Bucket=stack.bucket, Key=archive_key("archive/", source, day, event_id))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                continue
+            raise OpsError(f"cannot look for event {event_id} in the archive: {exc}") from exc
+        target = "" if stack.local else f" --stack {stack.name}"
+        command = f"braze-adapter replay --source {source} --from {day} --to {day}{target}"
+        return f"send it: {command} --dry-run, then the same without --dry-run"
+    return (
+        f"event {event_id} of {source} is not in the archive (it came from a queue producer, or is older "
+        f"than {ARCHIVE_DAYS} days): redrive it if it is in the dead-letter queue, or have its producer send it again"
+    )

@@ -50,8 +50,11 @@ def add_commands(commands: Any) -> None:
     settle.add_argument("key")
     choice = settle.add_mutually_exclusive_group(required=True)
     choice.add_argument("--sent", action="store_true", help="Braze did send it: never send it again")
-    choice.add_argument("--retry", action="store_true", help="send it again (a duplicate is possible)")
+    choice.add_argument(
+        "--retry", action="store_true", help="send it again (a duplicate is possible); release it if nothing was kept"
+    )
     _stack_option(settle)
+    _braze_endpoint_option(settle)
     settle.set_defaults(handler=cmd_ledger_resolve)
 
     redrive = commands.add_parser("redrive", help="move dead-lettered events back to the queue")
@@ -63,14 +66,21 @@ def add_commands(commands: Any) -> None:
     replay.add_argument("--source", required=True)
     replay.add_argument("--from", dest="start", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD")
     replay.add_argument("--to", dest="end", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD")
-    replay.add_argument("--dry-run", action="store_true", help="print the Braze requests and what is already sent")
+    replay.add_argument("--dry-run", action="store_true", help="print the Braze requests and which would be sent")
     _stack_option(replay)
+    _braze_endpoint_option(replay)
     replay.set_defaults(handler=cmd_replay)
 
 
 def _stack_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stack", help="CloudFormation stack name (default: the local stack if `make run` is up, else braze-adapter)"
+    )
+
+
+def _braze_endpoint_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--braze-endpoint", metavar="URL", help="Braze REST endpoint to send to (default: the stack's BrazeEndpoint)"
     )
 
 
@@ -158,13 +168,15 @@ def cmd_ledger_list(args: argparse.Namespace) -> int:
 
 
 def cmd_ledger_resolve(args: argparse.Namespace) -> int:
-    print(ops.resolve(ops.connect(args.stack), args.key, sent=args.sent))
+    print(ops.resolve(ops.connect(args.stack), args.key, sent=args.sent, braze_endpoint=args.braze_endpoint))
     return 0
 
 
 def cmd_redrive(args: argparse.Namespace) -> int:
-    moved = ops.redrive(ops.connect(args.stack), args.max, _progress("redriven"))
-    print(f"\nmoved {moved} message(s) from the dead-letter queue back to the queue")
+    result = ops.redrive(ops.connect(args.stack), args.max, _progress("redriven"))
+    print(f"\nmoved {result.moved} message(s) from the dead-letter queue back to the queue")
+    if result.came_back:
+        print(f"{result.came_back} of them failed again and stay in the dead-letter queue")
     return 0
 
 
@@ -173,7 +185,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print("--to is before --from", file=sys.stderr)
         return 2
     summary = ops.replay(
-        ops.connect(args.stack), args.source, args.start, args.end, dry_run=args.dry_run, progress=_progress("events")
+        ops.connect(args.stack),
+        args.source,
+        args.start,
+        args.end,
+        dry_run=args.dry_run,
+        braze_endpoint=args.braze_endpoint,
+        progress=_progress("events"),
     )
     print(file=sys.stderr)
     _print(summary)

@@ -313,6 +313,22 @@ class Ledger:
             },
         )
 
+    def release_held(self, key: str) -> bool:
+        """An operator found a held send that kept no request was not sent: delete it, so the next
+        delivery of its event claims and sends it. False if it is no longer such a send."""
+        try:
+            self._call(
+                self.client.delete_item,
+                TableName=self.table,
+                Key={"pk": _s(key)},
+                ConditionExpression="#s = :unknown AND attribute_not_exists(#req)",
+                ExpressionAttributeNames={"#s": "state", "#req": "request"},
+                ExpressionAttributeValues={":unknown": _s("unknown")},
+            )
+        except ClientError:  # `_call` lets only a failed condition through
+            return False
+        return True
+
     # --- writing --------------------------------------------------------------------------------
 
     def _write(self, operations: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any] | None]:

@@ -250,9 +250,88 @@ def test_replay_after_wiping_the_sandbox_resends_nothing_already_sent(stack, cap
     capsys.readouterr()
     assert main(["replay", "--source", "stripe", "--from", today, "--to", today, "--dry-run"]) == 0
     dry = json.loads(capsys.readouterr().out)
-    flags = [flag for request in dry["requests"] for flag in request["already_sent"]]
-    assert flags and all(flags)
+    flags = [flag for request in dry["requests"] for flag in request["would_send"]]
+    assert flags and not any(flags) and dry["would_send"] == 0
     assert main(["replay", "--source", "stripe", "--from", today, "--to", today]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["sends"].get("sent", 0) == 0 and summary["sends"]["duplicate"] > 0
     assert stack.sandbox.requests() == []
+
+
+def test_redrive_sends_an_event_that_keeps_failing_once_per_run(stack, capsys):
+    customer = "sandbox-reject-700"  # Braze refuses this recipient every time
+    assert post(stack, "stripe", stripe_event(700, customer)).status_code == 202
+    assert wait_for(lambda: stack.queue_depths()["dead_letter"] == 1)
+    assert recipients(stack) == [customer]
+    capsys.readouterr()
+    try:
+        assert main(["redrive", "--max", "5"]) == 0
+        assert "moved 1 message(s)" in capsys.readouterr().out
+        assert wait_for(lambda: stack.queue_depths() == {"queue": 0, "dead_letter": 1})
+        time.sleep(1.5)  # a second move would have shown up by now
+        assert recipients(stack) == [customer, customer]  # one more Braze call, not five
+    finally:
+        drain_dead_letters(stack)
+
+
+def drain_dead_letters(stack):
+    sqs = stack.session.client("sqs")
+    while batch := sqs.receive_message(QueueUrl=stack.resources.dead_letter_queue_url, MaxNumberOfMessages=10).get(
+        "Messages", []
+    ):
+        for message in batch:
+            sqs.delete_message(QueueUrl=stack.resources.dead_letter_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_replay_against_an_aws_stack_never_uses_the_local_sandbox(stack, capsys, monkeypatch):
+    from braze.sandbox import BrazeSandbox, parse_api_keys
+
+    # an operator's shell: the stack runs in this process and exports the local dispatch settings
+    monkeypatch.delenv("BRAZE_ADAPTER_BRAZE_ENDPOINT")
+
+    # CloudFormation stacks (in the local moto) that share the local resources, so only Braze differs
+    outputs = {
+        "RulesBucketName": stack.resources.bucket,
+        "LedgerTableName": stack.resources.table,
+        "EventsQueueUrl": stack.resources.queue_url,
+        "EventsDeadLetterQueueUrl": stack.resources.dead_letter_queue_url,
+    }
+
+    def aws_stack(name, **parameters):
+        template = {
+            "Parameters": {key: {"Type": "String", "Default": value} for key, value in parameters.items()},
+            "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},
+            "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+        }
+        stack.session.client("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(template))
+
+    day = "2026-01-05"
+    record = {
+        "source": "stripe",
+        "event_id": "evt_e2e_800",
+        "received_at": f"{day}T09:00:00Z",
+        "headers": {"content-type": "application/json"},
+        "query": {},
+        "body": stripe_event(800).decode(),
+    }
+    stack.session.client("s3").put_object(
+        Bucket=stack.resources.bucket, Key=f"archive/stripe/{day}/evt_e2e_800.json", Body=json.dumps(record).encode()
+    )
+    replay = ["replay", "--source", "stripe", "--from", day, "--to", day, "--stack"]
+
+    aws_stack("e2e-bare")  # says nothing about Braze
+    capsys.readouterr()
+    assert main([*replay, "e2e-bare"]) == 2
+    assert "has no BrazeEndpoint parameter" in capsys.readouterr().err
+
+    production = BrazeSandbox(api_keys=parse_api_keys(["prod-key"])).start()
+    try:
+        put_secret = stack.session.client("secretsmanager").create_secret
+        put_secret(Name="e2e-prod/braze", SecretString=json.dumps({"api_key": "prod-key"}))
+        aws_stack("e2e-prod", BrazeEndpoint=production.url, BrazeApiKeySecret="e2e-prod/braze")
+        assert main([*replay, "e2e-prod"]) == 0
+        assert json.loads(capsys.readouterr().out)["sends"] == {"sent": 1}
+        assert [r["body"]["recipients"][0]["external_user_id"] for r in production.requests()] == ["cus_800"]
+    finally:
+        production.stop()
+    assert stack.sandbox.attempts() == []
