@@ -43,3 +43,46 @@ def test_successful_transaction_writes_everything(resources, aws):
         TransactItems=[{"Put": {"TableName": resources.table, "Item": {"pk": {"S": f"k{i}"}}}} for i in range(60)]
     )
     assert client.scan(TableName=resources.table)["Count"] == 60
+
+
+def test_concurrent_sends_and_deletes_lose_no_message(resources, aws):
+    """moto rebuilt a queue's message list on delete without its lock, so a message sent meanwhile
+    vanished: the local stack lost accepted webhooks under load (found by the chaos run)."""
+    import sys
+    import threading
+
+    sqs = aws.client("sqs")
+    url = resources.queue_url
+    sent, received = set(), set()
+    sending_done = threading.Event()
+
+    def send(worker: int) -> None:
+        for number in range(150):
+            body = f"{worker}-{number}"
+            sqs.send_message(QueueUrl=url, MessageBody=body)
+            sent.add(body)
+
+    def drain() -> None:
+        while True:
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages and sending_done.is_set():
+                return
+            for message in messages:
+                received.add(message["Body"])
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often, as a busy machine does
+    try:
+        drainers = [threading.Thread(target=drain) for _ in range(2)]
+        senders = [threading.Thread(target=send, args=(worker,)) for worker in range(4)]
+        for thread in drainers + senders:
+            thread.start()
+        for thread in senders:
+            thread.join()
+        sending_done.set()
+        for thread in drainers:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert sent - received == set()

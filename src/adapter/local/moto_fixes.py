@@ -12,6 +12,10 @@
 * moto's SQS ReceiveMessage re-reads every queue attribute (scanning all messages) for each
   message it returns, and checks visibility with a datetime round trip per message: 240 ms per
   receive with 500 queued messages. The same checks are made with plain epoch arithmetic.
+* moto's SQS DeleteMessage rebuilds the queue's message list without the queue's lock, so a
+  message sent meanwhile was dropped (accepted webhooks vanished under load), and two concurrent
+  ReceiveMessage calls could hand out the same message. Both now hold the queue's lock, which
+  SendMessage already takes (a long poll waits on that lock's condition, releasing it).
 """
 
 from __future__ import annotations
@@ -90,6 +94,22 @@ def _patch_sqs() -> None:
         return int(queue.message_retention_period) + message.sent_timestamp / 1000 > time.time()
 
     models.SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
+
+    delete_message = models.Queue.delete_message
+    receive_message = models.SQSBackend.receive_message
+
+    @functools.wraps(delete_message)
+    def locked_delete(queue: Any, *args: Any, **kwargs: Any) -> Any:
+        with queue._messages_lock:
+            return delete_message(queue, *args, **kwargs)
+
+    @functools.wraps(receive_message)
+    def locked_receive(backend: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        with backend.get_queue(queue_name)._messages_lock:
+            return receive_message(backend, queue_name, *args, **kwargs)
+
+    models.Queue.delete_message = locked_delete
+    models.SQSBackend.receive_message = locked_receive
 
 
 def _locked(method: Any) -> Any:
