@@ -55,6 +55,7 @@ ALLOWED = {
     ("src/sources/presets/generic_hmac.py", "algorithm not in DIGESTS"): "rule-file option validation",
     ("src/adapter/secrets.py", "json.loads(value)[field]"): "the JSON key named by the secret reference (config)",
     ("src/adapter/local_commands.py", "id_header not in headers"): "`send` CLI: is a header name set on its request",
+    ("src/adapter/ops.py", "body in moved_bodies"): "`redrive` CLI: dead-lettered event bodies this run already moved",
     ("src/adapter/ingress.py", "fresh == secrets"): (
         "both sides are our own secrets (cached vs re-read after a bad signature); no operand comes from the "
         "request, and the outcome (rotated or not) shows anyway in whether a second verification runs"
