@@ -323,15 +323,10 @@ def _planned(stack: Stack, requests: list[BrazeRequest]) -> list[dict[str, Any]]
 
 
 def would_send(item: dict[str, Any] | None, send: Send, now: float) -> bool:
-    """Whether sending `send` now would claim its ledger `item`: the claim condition of
-    `Ledger.claim`, read-only, for the dry run. Keep the two in step (tests/integration/test_ops.py
-    checks that a dry run and a real replay agree)."""
-    if item is None or ("expires_at" in item and item["expires_at"] < now):
-        return True  # never sent, or forgotten: expiry decides, not when DynamoDB's TTL deletes it
-    state, lease_over = item.get("state"), item.get("lease_until", now) < now
-    if state == "failed" or (state == "claimed" and lease_over):
-        return True
-    return send.on_ambiguous == "retry" and (state == "unknown" or (state == "sending" and lease_over))
+    """Whether sending `send` now would claim its ledger `item` (the dry run's answer)."""
+    from braze.ledger import claimable
+
+    return claimable(item, now, retry_unknown=send.on_ambiguous == "retry")
 
 
 def _current_rules(stack: Stack, source: str, parse: Callable[..., Any]) -> Any:

@@ -8,7 +8,9 @@ States::
        '--(release: 429, 5xx, connect error)--> (deleted)             re-claimable
 
 A key can be claimed when it has no item, when its item expired (TTL), when it `failed`, or when a
-`claimed` lease ran out (the worker died before the request left). A `sending` item whose lease ran
+`claimed` lease ran out (the worker died before the request left) (`claimable` says the same in
+Python, for dry runs). An `unknown` item never expires: it waits for an operator however long that
+takes, and a `failed` one stays for a whole de-duplication window after it failed. A `sending` item whose lease ran
 out means a worker died with the request in flight: Braze may have sent it, so it becomes `unknown`
 and is never re-sent by itself, unless the rule said `on_ambiguous: retry`.
 
@@ -29,7 +31,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-__all__ = ["ClaimRequest", "ClaimResult", "ClaimStatus", "Completion", "Ledger", "LedgerError"]
+__all__ = ["ClaimRequest", "ClaimResult", "ClaimStatus", "Completion", "Ledger", "LedgerError", "claimable"]
 
 MAX_TRANSACTION_ITEMS = 100
 ATTENTION_INDEX = "attention-index"
@@ -121,6 +123,7 @@ class Ledger:
         return token, results
 
     def _claim_put(self, request: ClaimRequest, token: str, now: float) -> dict[str, Any]:
+        # Keep in step with `claimable` below.
         condition = (
             "attribute_not_exists(pk) OR expires_at < :now OR #s = :failed OR (#s = :claimed AND lease_until < :now)"
         )
@@ -173,7 +176,7 @@ class Ledger:
                 TableName=self.table,
                 Key={"pk": _s(key)},
                 UpdateExpression="SET #s = :unknown, attention = :unknown, reason = :why, updated_at = :now "
-                "REMOVE #o, lease_until",
+                "REMOVE #o, lease_until, expires_at",  # held until an operator settles it
                 ConditionExpression="#s = :sending AND lease_until < :now",
                 ExpressionAttributeNames={"#s": "state", "#o": "owner"},
                 ExpressionAttributeValues={
@@ -243,7 +246,13 @@ class Ledger:
             expression += ", #req = :req"
             names["#req"] = "request"  # a reserved word
             values[":req"] = _s(json.dumps(request, separators=(",", ":"), ensure_ascii=False))
-        return self._update(key, expression + " REMOVE #o, lease_until", values, token, names)
+        removed = "#o, lease_until"
+        if state == "unknown":  # held until an operator settles it: TTL must not make it re-sendable
+            removed += ", expires_at"
+        else:  # failed: listed (and not re-sent by a stale duplicate) for a whole window from now
+            expression += ", expires_at = :exp"
+            values[":exp"] = _n(int(now + self.ttl_seconds))
+        return self._update(key, f"{expression} REMOVE {removed}", values, token, names)
 
     def _update(
         self, key: str, expression: str, values: dict[str, Any], token: str, names: dict[str, str] | None = None
@@ -301,12 +310,14 @@ class Ledger:
             self.client.update_item,
             TableName=self.table,
             Key={"pk": _s(key)},
-            UpdateExpression="SET #s = :sent, sent_at = :now, updated_at = :now, reason = :note REMOVE attention",
+            UpdateExpression="SET #s = :sent, sent_at = :now, updated_at = :now, reason = :note, expires_at = :exp "
+            "REMOVE attention",
             ConditionExpression="#s IN (:unknown, :failed)",
             ExpressionAttributeNames={"#s": "state"},
             ExpressionAttributeValues={
                 ":sent": _s("sent"),
                 ":now": _n(now),
+                ":exp": _n(int(now + self.ttl_seconds)),
                 ":note": _s(note),
                 ":unknown": _s("unknown"),
                 ":failed": _s("failed"),
@@ -384,6 +395,19 @@ class Ledger:
             if _code(exc) in ("TransactionCanceledException", "ConditionalCheckFailedException"):
                 raise
             raise LedgerError(f"DynamoDB {method.__name__}: {exc}") from exc
+
+
+def claimable(item: dict[str, Any] | None, now: float, *, retry_unknown: bool = False) -> bool:
+    """Whether `Ledger.claim` would take a key whose (plain) item is `item`: its condition, in Python.
+
+    For dry runs; a real send decides with the conditional write itself.
+    """
+    if item is None or float(item.get("expires_at", now)) < now:
+        return True  # never sent, or forgotten: expiry decides, not when DynamoDB's TTL deletes it
+    state, lease_over = item.get("state"), float(item.get("lease_until", now)) < now
+    if state == "failed" or (state == "claimed" and lease_over):
+        return True
+    return retry_unknown and (state == "unknown" or (state == "sending" and lease_over))
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:

@@ -14,6 +14,7 @@ import pytest
 from adapter.delivery import build_sender
 from adapter.settings import DispatchSettings
 from braze.client import BrazeClient, Outcome, new_session
+from braze.ledger import ClaimStatus
 from braze.sender import EventDecision, SendStatus, summarize
 from mapping.engine import map_events
 from mapping.events import InboundEvent
@@ -161,6 +162,53 @@ def test_read_timeout_is_held_as_unknown_and_never_resent(settings, aws, sandbox
     reports, _, _ = deliver(settings, aws, ["u1"])
     assert statuses(reports) == [SendStatus.HELD]
     assert recipients(sandbox) == ["u1"]  # Braze did receive it once, and only once
+
+
+def test_a_held_send_never_expires_and_is_still_held_after_the_window(settings, aws, sandbox):
+    # TTL must not turn a send Braze may have delivered into one a later delivery sends again.
+    sandbox.set_faults(script=["reset_after"])
+    reports, _, sender = deliver(settings, aws, ["u1"])
+    key = reports[0].send.idempotency_key
+    assert "expires_at" not in sender.ledger.get(key)
+    later = time.time() + 30 * 24 * 3600  # long after the 7-day window
+    sender.ledger.clock = lambda: later
+    claims = sender.ledger.claim([_claim(key)])[1]
+    assert claims[key].status is ClaimStatus.HELD
+    assert recipients(sandbox) == ["u1"]
+
+
+def test_a_stale_in_flight_send_held_as_unknown_never_expires(settings, aws):
+    ledger = build_sender(settings, aws.client("dynamodb")).ledger
+    past = time.time() - 3600
+    ledger.clock = lambda: past
+    token, _ = ledger.claim([_claim("k")])
+    ledger.mark_sending(token, ["k"], lease_seconds=10)  # and the worker died
+    ledger.clock = time.time
+    assert ledger.claim([_claim("k")])[1]["k"].status is ClaimStatus.HELD
+    item = ledger.get("k")
+    assert item["state"] == "unknown" and "expires_at" not in item
+
+
+def test_failed_and_resolved_sends_are_kept_a_whole_window_from_when_they_settled(settings, aws):
+    from braze.ledger import Completion
+
+    ledger = build_sender(settings, aws.client("dynamodb")).ledger
+    window, now = ledger.ttl_seconds, time.time()
+    ledger.clock = lambda: now - 3 * 24 * 3600  # claimed three days ago...
+    token, _ = ledger.claim([_claim("k")])
+    ledger.clock = lambda: now  # ...and refused by Braze now
+    ledger.complete(token, Completion(sent={}, failed={"k": ("HTTP 400: bad", None)}, unknown={}, released=[]))
+    assert ledger.get("k")["expires_at"] == pytest.approx(now + window, abs=1)
+    later = now + 2 * 24 * 3600
+    ledger.clock = lambda: later
+    ledger.resolve_sent("k", "checked in Braze")
+    assert ledger.get("k")["expires_at"] == pytest.approx(later + window, abs=1)
+
+
+def _claim(key):
+    from braze.ledger import ClaimRequest
+
+    return ClaimRequest(key, "shop", "welcome", "evt-1")
 
 
 def test_a_reset_after_the_request_was_written_is_ambiguous(settings, aws, sandbox):
