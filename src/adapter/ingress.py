@@ -185,7 +185,7 @@ class Receiver:
     def _archive_and_enqueue(
         self, config: SourceConfig, event: dict[str, Any], inbound: InboundEvent, event_id: str, event_type: str | None
     ) -> dict[str, Any]:
-        headers = redact_headers(inbound.headers)
+        headers = redact_headers(inbound.headers, also=get_preset(config.preset).signature_headers(config.options))
         day = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%d")
         key = archive_key(self.settings.archive_prefix, config.source, day, event_id)
         raw = inbound.raw or b""

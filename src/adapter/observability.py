@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
@@ -57,17 +58,30 @@ def _sensitive(name: str) -> bool:
     return redact_headers({name: ""}).get(name.lower()) == REDACTED
 
 
-def _redact(value: Any, depth: int = 0) -> Any:
+# A signature in a header named by the rule file (`verify.header: X-Acme-Sig`) is not caught by its
+# name; in a logged event's header map a value holding a digest-like run (32+ hex or 27+ base64
+# characters) is hidden too. Trace ids of that length go with it: these are debug logs.
+_HEADER_MAPS = frozenset({"headers", "multivalueheaders"})
+_DIGEST = re.compile(r"(?<![A-Za-z0-9+/])(?:[0-9a-fA-F]{32,}|[A-Za-z0-9+/]{27,}={0,2})(?![A-Za-z0-9+/])")
+
+
+def _redact(value: Any, depth: int = 0, in_headers: bool = False) -> Any:
     if depth > 16:
         return value
     if isinstance(value, Mapping):
-        return {
-            key: REDACTED if isinstance(key, str) and _sensitive(key) and item is not None else _redact(item, depth + 1)
-            for key, item in value.items()
-        }
+        return {key: _redact_field(key, item, depth, in_headers) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_redact(item, depth + 1) for item in value]
+        return [_redact(item, depth + 1, in_headers) for item in value]
+    if in_headers and isinstance(value, str) and _DIGEST.search(value):
+        return REDACTED
     return value
+
+
+def _redact_field(key: Any, item: Any, depth: int, in_headers: bool) -> Any:
+    if isinstance(key, str) and _sensitive(key) and item is not None:
+        return REDACTED
+    headers = in_headers or (isinstance(key, str) and key.lower() in _HEADER_MAPS and isinstance(item, Mapping))
+    return _redact(item, depth + 1, headers)
 
 
 class _MaskingFormatter(LambdaPowertoolsFormatter):

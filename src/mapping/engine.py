@@ -145,7 +145,7 @@ class _EventMapper:
         # Rules read the headers as ingress queued them, redacted. Dispatch's already are (redacting again
         # changes nothing); `map` and rule-file tests pass them as sent and must see what production sees.
         # The event id and type were derived from the headers as sent, as ingress derives them.
-        queued = replace(event, headers=redact_headers(event.headers))
+        queued = replace(event, headers=redact_headers(event.headers, also=ruleset.signature_headers))
         self.variables = variables_for(queued, ruleset.source, event_id, event_type)
         self.timeout_ms = timeout_ms
 

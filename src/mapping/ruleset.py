@@ -79,6 +79,13 @@ class RuleSet:
     def preset(self) -> str:
         return self.model.verify.preset
 
+    @property
+    def signature_headers(self) -> tuple[str, ...]:
+        """Headers redacted by name from the rule file (a custom `hmac` header), beyond the usual ones."""
+        from sources.presets import get_preset
+
+        return get_preset(self.preset).signature_headers(self.model.verify.options)
+
 
 def parse_ruleset(text: str, name: str, *, version: str | None = None, check_files: bool = True) -> RuleSet:
     """Validate and compile rule-file text (`check_files=False` for files read from S3).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 __all__ = ["REDACTED", "mask_email", "redact_headers"]
 
@@ -20,9 +20,14 @@ _DOMAIN_RUN = re.compile(r"[A-Za-z0-9.-]*")  # only ever matched at one position
 _LETTERS = re.compile(r"[A-Za-z]*")
 
 
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers with names lower-cased and sensitive values replaced by `[redacted]`."""
-    return {name.lower(): (REDACTED if _SENSITIVE.search(name) else value) for name, value in headers.items()}
+def redact_headers(headers: Mapping[str, str], also: Iterable[str] = ()) -> dict[str, str]:
+    """Headers with names lower-cased and sensitive values replaced by `[redacted]`; `also` names more
+    headers to hide (a signature header whose name the rule file chose, see Preset.signature_headers)."""
+    extra = {name.lower() for name in also}
+    return {
+        name.lower(): (REDACTED if _SENSITIVE.search(name) or name.lower() in extra else value)
+        for name, value in headers.items()
+    }
 
 
 def mask_email(text: str) -> str:

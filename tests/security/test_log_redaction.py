@@ -77,3 +77,22 @@ def test_library_loggers_write_masked_json_lines_once():
     assert line["message"] == "could not record" and line["who"] == "a***@example.com"
     assert line["service"] == "braze-webhook-adapter"
     assert root_records == []  # not printed a second time, unmasked, by Lambda's root handler
+
+
+def test_digest_like_values_in_a_logged_event_s_headers_are_hidden_whatever_the_header_name():
+    digest = "sha256=" + "0cfcbbe81cbd77bd93bb5fc9db162f95374f544ea9df9141c6b8d05da60889ac"
+    b64 = "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4="
+    event = {
+        "headers": {
+            "x-acme-sig": digest,
+            "x-partner": b64,
+            "x-shopify-webhook-id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+        },
+        "multiValueHeaders": {"X-Acme-Sig": [digest]},
+        "body": "0cfcbbe81cbd77bd93bb5fc9db162f95374f544ea9df9141c6b8d05da60889ac",
+    }
+    logged = _logged(event)["message"]
+    assert logged["headers"]["x-acme-sig"] == logged["headers"]["x-partner"] == REDACTED
+    assert logged["multiValueHeaders"]["X-Acme-Sig"] == [REDACTED]
+    assert logged["headers"]["x-shopify-webhook-id"] == "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"  # ids stay
+    assert logged["body"] == event["body"]  # only header values are judged by their look

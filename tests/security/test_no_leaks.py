@@ -67,7 +67,7 @@ REJECTED_EMAIL = "example@test.com"  # in SendGrid's all-event-types sample: Bra
 UNKNOWN_CAMPAIGN = "9b1d3f5a-7c2e-4a6b-8d0f-1e3a5c7b9d2f"  # stripe payment-failed: the sandbox answers 400
 # An in-house sender on the generic `hmac` preset, its signature in a header whose name says neither
 # "signature" nor "hmac" (PayPal's `paypal-transmission-sig` and Trello's `x-trello-webhook` are real
-# examples of such names). Kept out of the needles of the main checks; see the xfail tests at the end.
+# examples of such names): redacted because the rule file names it, not because of its name.
 CUSTOM_SOURCE, CUSTOM_HEADER = "acme", "X-Acme-Sig"
 CUSTOM_RULES = f"""
 version: 1
@@ -174,8 +174,6 @@ class Traffic:
         needles.add("authorization", "inbound Authorization", INBOUND_AUTHORIZATION)
         needles.add("authorization", "inbound Cookie", INBOUND_COOKIE)
         for number, sent in enumerate(self.sent):
-            if sent.source == CUSTOM_SOURCE:
-                continue  # a known gap, checked on its own (xfail) below
             for value in sent.signature_values:
                 needles.add("signature", f"{sent.source} #{number} signature", value)
         needles.add_all("email", sorted(set().union(*(emails_in(s.body) for s in self.sent))))
@@ -485,17 +483,6 @@ def test_the_archive_check_flags_a_record_that_breaks_the_contract(traffic):
 
 # --- a known gap: the generic preset's configured header ---------------------------------------
 
-CUSTOM_GAP = (
-    "src/adapter/ingress.py _archive_and_enqueue redacts headers by name only (src/sources/redaction.py "
-    "_SENSITIVE), so the `hmac` preset's configured `header` (here X-Acme-Sig) is kept verbatim in the "
-    "archive and the queue envelope"
-)
-CUSTOM_GAP_LOGS = (
-    "the log redaction (src/adapter/observability.py) can only use redaction.py's header-name list, which "
-    "does not know the `hmac` preset's configured header: X-Acme-Sig is logged verbatim with "
-    "POWERTOOLS_LOGGER_LOG_EVENT=true"
-)
-
 
 def _custom(traffic: Traffic) -> tuple[Sent, Needles]:
     sent = next(s for s in traffic.sent if s.source == CUSTOM_SOURCE)
@@ -505,14 +492,12 @@ def _custom(traffic: Traffic) -> tuple[Sent, Needles]:
     return sent, needles
 
 
-@pytest.mark.xfail(strict=True, reason=CUSTOM_GAP)
 def test_a_custom_signature_header_is_redacted_in_the_archive(traffic):
     sent, needles = _custom(traffic)
     [record] = [r for r in _archive_records(traffic).values() if r["source"] == CUSTOM_SOURCE]
     assert archive_problems(CUSTOM_SOURCE, record, needles, (CUSTOM_HEADER.lower(),)) == []
 
 
-@pytest.mark.xfail(strict=True, reason=CUSTOM_GAP_LOGS)
 def test_a_custom_signature_header_is_redacted_in_logged_events(traffic):
     _, needles = _custom(traffic)
     assert find_leaks(traffic.logs, needles, "logs") == []

@@ -566,3 +566,20 @@ def test_map_output_is_the_cli_contract():
             "message": "recipient identifier is undefined or null (set on_missing_recipient: skip to allow this)",
         }
     ]
+
+
+def test_a_signature_header_named_by_the_rule_file_is_redacted_as_ingress_queues_it():
+    custom = HEADER.replace("header: x-signature", "header: X-Acme-Sig")
+    rules = ruleset(
+        """\
+        rules:
+          - id: r
+            campaign:
+              campaign_id: c
+              recipient: {external_user_id: u1, trigger_properties: {sig: "{% $headers.'x-acme-sig' %}"}}
+        """,
+        header=custom,
+    )
+    result = map_events(rules, [event({}, headers={"X-Acme-Sig": "sha256=88a56c", "x-request": "r-1"})])
+    [body] = bodies(result)
+    assert body["recipients"][0]["trigger_properties"] == {"sig": "[redacted]"}

@@ -82,6 +82,11 @@ class Preset:
         """
         return []
 
+    def signature_headers(self, options: Mapping[str, Any]) -> tuple[str, ...]:
+        """Headers (lower-case) that carry this source's signature under a name of the rule file's
+        choosing, which name-based redaction cannot recognise; the provider presets use fixed names."""
+        return ()
+
     def verify(
         self,
         request: WebhookRequest,

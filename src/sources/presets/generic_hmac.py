@@ -48,6 +48,10 @@ class GenericHmacPreset(HmacPreset):
     default_tolerance = 300  # applies only when timestamp_header is set
     allowed_options = frozenset({"header", "algorithm", "encoding", "prefix", "timestamp_header", "signed"})
 
+    def signature_headers(self, options: Mapping[str, Any]) -> tuple[str, ...]:
+        header = options.get("header")
+        return (header.lower(),) if isinstance(header, str) else ()
+
     def _check_options(self, options: Mapping[str, Any]) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
         if "header" not in options:

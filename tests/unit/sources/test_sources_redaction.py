@@ -52,3 +52,9 @@ def test_redact_headers():
         "authorization": REDACTED,
         "content-type": "application/json",
     }
+
+
+def test_headers_the_rule_file_names_are_redacted_too():
+    headers = {"X-Acme-Sig": "sha256=88a56c", "Content-Type": "application/json"}
+    assert redact_headers(headers) == {"x-acme-sig": "sha256=88a56c", "content-type": "application/json"}
+    assert redact_headers(headers, also=("X-ACME-SIG",)) == {"x-acme-sig": REDACTED, "content-type": "application/json"}
