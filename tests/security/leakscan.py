@@ -111,7 +111,8 @@ class _EverythingFormatter(logging.Formatter):
 
 
 @contextlib.contextmanager
-def capture_all_logs():
+def capture_all_logs(level: int = logging.DEBUG):
+    """Everything the handlers log at `level` (DEBUG: the most an operator can switch on), into a StringIO."""
     from aws_lambda_powertools.logging.filters import SuppressFilter
 
     from adapter.observability import SERVICE, logger
@@ -121,16 +122,16 @@ def capture_all_logs():
     powertools_handlers = [h for h in logger.handlers if isinstance(h, logging.StreamHandler)]
     previous_streams = [h.setStream(tee) for h in powertools_handlers]
     capture = logging.StreamHandler(tee)
-    capture.setLevel(logging.DEBUG)
+    capture.setLevel(level)
     capture.setFormatter(_EverythingFormatter("%(levelname)s %(name)s %(message)s"))
     capture.addFilter(SuppressFilter(SERVICE))  # what Powertools adds to Lambda's root handler
     levels = {name: logging.getLogger(name).level for name in PROJECT_LOGGERS}
-    logger.setLevel(logging.DEBUG)
+    logger.setLevel(level)
     logging.getLogger().addHandler(capture)
     package = logging.getLogger("aws_lambda_powertools")  # propagate=False unless POWERTOOLS_DEBUG
     package.addHandler(capture)
     for name in PROJECT_LOGGERS:
-        logging.getLogger(name).setLevel(logging.DEBUG)
+        logging.getLogger(name).setLevel(level)
     try:
         with (
             contextlib.redirect_stdout(tee),

@@ -46,6 +46,7 @@ class StackOptions:
     batch_size: int = 100
     batching_window: float = 0.2
     dispatch_timeout: float | None = None  # default: the template's
+    visibility_timeout: int | None = None  # default: the template's (set before any worker polls)
     extra_environment: dict[str, str] = field(default_factory=dict)
     state_file: Path | None = None
 
@@ -73,6 +74,11 @@ class LocalStack:
 
         self.session = boto3.Session(region_name="us-east-1")
         self.resources = create_resources(self.session, self.template)
+        if self.options.visibility_timeout is not None:
+            self.session.client("sqs").set_queue_attributes(
+                QueueUrl=self.resources.queue_url,
+                Attributes={"VisibilityTimeout": str(self.options.visibility_timeout)},
+            )
         braze_endpoint, braze_key = self._start_braze()
         self._configure_functions(braze_endpoint, braze_key)
         self.publish(self.options.rules)
