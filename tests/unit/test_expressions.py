@@ -137,6 +137,15 @@ def test_time_box_counts_the_expression_s_own_cpu_time_not_the_wall_clock(monkey
     assert Expression("a + 1").evaluate({"a": 1}, timeout_ms=100) == 2
 
 
+def test_a_pause_that_eats_the_budget_once_does_not_fail_the_evaluation(monkeypatch):
+    # A garbage-collection pass runs in the thread that triggered it and counts as its CPU time.
+    expression = Expression("a + 1")
+    real, calls = time.thread_time, iter(range(10**6))
+    # The clock jumps 5 s right after the first evaluation's time box starts, and then runs on.
+    monkeypatch.setattr(time, "thread_time", lambda: real() + (5.0 if next(calls) > 0 else 0.0))
+    assert expression.evaluate({"a": 1}, timeout_ms=100) == 2
+
+
 def test_function_results_are_rejected():
     with pytest.raises(ExpressionError, match="not a JSON value"):
         Expression("function($x){ $x }").evaluate({})
