@@ -124,7 +124,7 @@ def events_logged(stack: LocalStack):
     import handlers.ingress
     from adapter.observability import logger
 
-    pollers = [p for p in (getattr(stack, "pollers", None) or [stack.poller]) if p is not None]
+    pollers = stack.pollers
     original_ingress, original_dispatch = handlers.ingress.lambda_handler, [p.handler for p in pollers]
     handlers.ingress.lambda_handler = logger.inject_lambda_context(log_event=True, clear_state=True)(
         original_ingress.__wrapped__

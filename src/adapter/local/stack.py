@@ -57,7 +57,6 @@ class LocalStack:
         self.template: StackTemplate = load_template(TEMPLATE)
         self.sandbox: Any = None
         self.gateway: LocalGateway | None = None
-        self.poller: QueuePoller | None = None  # the first dispatch worker
         self.pollers: list[QueuePoller] = []
         self.resources: LocalResources | None = None
         self.signing_secrets: dict[str, str] = {}
@@ -198,14 +197,17 @@ class LocalStack:
 
     def _start_poller(self) -> None:
         self.pollers = [self._new_poller().start() for _ in range(max(1, self.options.pollers))]
-        self.poller = self.pollers[0]
+
+    @property
+    def poller(self) -> QueuePoller | None:
+        """The first dispatch worker (the only one unless `StackOptions.pollers` says more)."""
+        return self.pollers[0] if self.pollers else None
 
     def poll_once(self, wait: float = 0.5) -> int:
         """Dispatch one batch now (for stacks started with poll=False); returns the messages handled."""
-        if self.poller is None:
-            self.poller = self._new_poller()
-            self.pollers = [self.poller]
-        return self.poller.poll_once(wait)
+        if not self.pollers:
+            self.pollers = [self._new_poller()]
+        return self.pollers[0].poll_once(wait)
 
     def _new_poller(self) -> QueuePoller:
         assert self.resources is not None
